@@ -1,0 +1,36 @@
+# `make demo` and `make test` do all the set-up on a fresh machine (a virtualenv in .venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint format benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup  ## GatedConv RGB on synthetic textures, offline, CPU: train, evaluate, table + image grid
+	$(BIN)/python train.py experiment=demo
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+benchmark: setup
+	$(BIN)/python benchmarks/data_loading.py
+	$(BIN)/python benchmarks/gatedconv_training.py
+
+clean:
+	rm -rf $(VENV) logs .pytest_cache

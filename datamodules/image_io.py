@@ -1,0 +1,124 @@
+"""Read images of any mode as the suite's RGB float tensors, masks as 1 = missing, and write PNGs.
+
+Every failure names the file and what to do about it: a dataset of millions of files must not stop
+on a traceback from deep inside PIL.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from suite.atomic import atomic_path
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+MASK_POLARITIES = ("auto", "white_is_hole", "black_is_hole")
+
+
+class ImageReadError(RuntimeError):
+    """A file that cannot be used as an image or mask; the message names the file and the fix."""
+
+    def __init__(self, path: str | os.PathLike, reason: str, fix: str):
+        self.path, self.reason, self.fix = str(path), reason, fix
+        super().__init__(f"{self.path}: {reason}. {fix}")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Decode a file fully, with its EXIF orientation applied."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return ImageOps.exif_transpose(im)
+    except FileNotFoundError:
+        raise ImageReadError(path, "file not found", "Check the data root / input path.") from None
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(
+            path,
+            f"too large to decode safely ({err})",
+            "Raise PIL.Image.MAX_IMAGE_PIXELS if the file is trusted.",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ImageReadError(
+            path, f"not a readable image ({err})", "Re-download or remove the file (it may be truncated)."
+        ) from None
+
+
+def _high_bit_depth_gray(im: Image.Image) -> np.ndarray | None:
+    """16/32-bit integer and float gray modes, scaled to [0, 1]; None for 8-bit modes."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        # "I" is how PIL decodes 16-bit PNG / TIFF files that it does not keep as "I;16"
+        return np.clip(np.asarray(im, dtype=np.float64) / 65535.0, 0.0, 1.0).astype(np.float32)
+    if im.mode == "F":
+        arr = np.asarray(im, dtype=np.float32)
+        return np.clip(arr / 255.0 if arr.max(initial=0) > 1.0 else arr, 0.0, 1.0)
+    return None
+
+
+def to_rgb_array(im: Image.Image) -> np.ndarray:
+    """Any PIL mode -> H×W×3 float32 in [0, 1]. Transparent pixels are composited on white."""
+    gray = _high_bit_depth_gray(im)
+    if gray is not None:
+        return np.repeat(gray[..., None], 3, axis=2)
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def read_image(path: str | os.PathLike) -> torch.Tensor:
+    """3×H×W float32 RGB in [0, 1] from any file PIL can decode (L, LA, P, RGBA, CMYK, 16-bit, ...)."""
+    arr = to_rgb_array(open_image(path))
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+def read_mask(
+    path: str | os.PathLike, size: tuple[int, int] | None = None, polarity: str = "auto"
+) -> torch.Tensor:
+    """1×H×W float32 mask, 1 = missing.
+
+    polarity: "white_is_hole", "black_is_hole", or "auto" (the minority value is the hole, which holds
+    for every public mask set: NVIDIA's irregular masks never exceed 60 % holes).
+    size: the (height, width) the mask must have; a mismatch raises ImageReadError naming both sizes.
+    """
+    if polarity not in MASK_POLARITIES:
+        raise ValueError(f"mask polarity must be one of {MASK_POLARITIES}, got {polarity!r}")
+    im = open_image(path)
+    if im.mode in ("RGBA", "LA", "PA") and im.getextrema()[-1][0] < 255:
+        im = im.getchannel("A")  # strokes painted on a transparent layer: the alpha is the mask
+    gray = _high_bit_depth_gray(im)
+    value = gray if gray is not None else np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+    white = value > 0.5
+    if size is not None and tuple(white.shape) != tuple(size):
+        raise ImageReadError(
+            path,
+            f"mask is {white.shape[1]}×{white.shape[0]} but the image is {size[1]}×{size[0]}",
+            "Give a mask of the image's size (or set resize_masks=true to resize it, nearest-neighbour).",
+        )
+    if polarity == "auto":
+        hole = white if white.mean() <= 0.5 else ~white
+    else:
+        hole = white if polarity == "white_is_hole" else ~white
+    return torch.from_numpy(hole.astype(np.float32))[None]
+
+
+def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
+    """C×H×W float in [0, 1] -> H×W×C uint8 (C = 1 or 3)."""
+    arr = image.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
+    return arr.transpose(1, 2, 0)
+
+
+def save_png(image: torch.Tensor, path: str | os.PathLike) -> None:
+    """Write C×H×W [0, 1] as PNG atomically (a killed run never leaves half a file)."""
+    arr = tensor_to_uint8(image)
+    with atomic_path(path) as tmp:
+        Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr).save(tmp, format="PNG")

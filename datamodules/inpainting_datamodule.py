@@ -1,0 +1,126 @@
+"""The one LightningDataModule: any image source × transforms × mask generators."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.datasets.base import ImageList, ImageSource, ImageSubset
+from datamodules.inpainting_dataset import InpaintingDataset, Transform, collate
+from datamodules.masks.base import MaskGenerator
+from datamodules.samplers import EvalShardSampler, ResumableDataLoader, ResumableSampler
+
+
+class InpaintingDataModule(pl.LightningDataModule):
+    """Serves train / val / test splits of `source` with masks drawn per sample.
+
+    batch_size is the global batch: under DDP each of the N ranks loads batch_size / N.
+    val_limit / test_limit keep the first N images of a split (quick validation while training).
+    test_split: the split the test loop scores (evaluate.py split=val scores the validation split).
+    """
+
+    def __init__(
+        self,
+        source: ImageSource,
+        train_transform: Transform | None = None,
+        eval_transform: Transform | None = None,
+        batch_size: int = 16,
+        eval_batch_size: int | None = None,
+        num_workers: int = 4,
+        pin_memory: bool = True,
+        val_limit: int | None = None,
+        test_limit: int | None = None,
+        seed: int = 0,
+        train_masks: MaskGenerator | None = None,
+        eval_masks: MaskGenerator | None = None,
+        test_split: str = "test",
+    ):
+        super().__init__()
+        self.source = source
+        self.train_transform, self.eval_transform = train_transform, eval_transform
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.sizes = {"val": val_limit, "test": test_limit}
+        self.seed = seed
+        self.train_masks, self.eval_masks = train_masks, eval_masks
+        self.test_split = test_split
+        self.datasets: dict[str, InpaintingDataset] = {}
+
+    def dataset(self, split: str) -> InpaintingDataset:
+        """The split's dataset, listed once (listing may read large list files)."""
+        if split not in self.datasets:
+            train = split == "train"
+            masks = self.train_masks if train else self.eval_masks
+            if masks is None:
+                raise ValueError(
+                    f"no mask generator for the {split} split: choose a mask set, e.g. mask=deepfill_v2"
+                )
+            images: ImageList = self.source.split(split)
+            limit = self.sizes.get(split)
+            if limit is not None and limit < len(images):
+                images = ImageSubset(images, range(limit))
+            transform = self.train_transform if train else self.eval_transform
+            self.datasets[split] = InpaintingDataset(images, masks, transform, seed=self.seed)
+        return self.datasets[split]
+
+    def setup(self, stage: str | None = None) -> None:
+        splits = {"fit": ("train", "val"), "validate": ("val",), "test": (self.test_split,)}.get(
+            stage or "", ()
+        )
+        for split in splits:
+            self.dataset(split)
+
+    def _ranks(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+
+    def _loader_options(self) -> dict:
+        workers = self.num_workers
+        return {
+            "num_workers": workers,
+            "pin_memory": self.pin_memory and torch.cuda.is_available(),
+            "persistent_workers": workers > 0,
+            "collate_fn": collate,
+        }
+
+    def train_dataloader(self) -> DataLoader:
+        world, rank = self._ranks()
+        if self.batch_size % world:
+            raise ValueError(
+                f"data.batch_size={self.batch_size} (global) is not divisible by {world} devices"
+            )
+        dataset = self.dataset("train")
+        sampler = ResumableSampler(len(dataset), seed=self.seed, num_replicas=world, rank=rank)
+        return ResumableDataLoader(
+            dataset,
+            batch_size=self.batch_size // world,
+            sampler=sampler,
+            drop_last=True,
+            progress=self._train_progress,
+            **self._loader_options(),
+        )
+
+    def _train_progress(self) -> tuple[int, int]:
+        """(epoch, batches finished in it), read from Lightning's loop counters at checkpoint time."""
+        trainer = self.trainer
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if done >= trainer.num_training_batches:
+            return trainer.current_epoch + 1, 0
+        return trainer.current_epoch, done
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        world, rank = self._ranks()
+        dataset = self.dataset(split)
+        return DataLoader(
+            dataset,
+            batch_size=self.eval_batch_size,
+            sampler=EvalShardSampler(len(dataset), num_replicas=world, rank=rank),
+            **self._loader_options(),
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.test_split)

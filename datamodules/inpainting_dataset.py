@@ -1,0 +1,59 @@
+"""An image list + transforms + a mask generator -> the suite's samples (DESIGN.md "Batch")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from datamodules.datasets.base import ImageList
+from datamodules.masks.base import MaskGenerator
+from datamodules.seeding import AUGMENT_STREAM, MASK_STREAM, rng_for
+
+Transform = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
+
+
+class InpaintingDataset(Dataset):
+    """Samples {"image": 3×H×W in [0, 1], "mask": 1×H×W (1 = missing), "index", "path"}.
+
+    Training keys are `(epoch, index)` pairs from ResumableSampler: randomness from (seed, epoch, index).
+    Evaluation keys are plain indices: masks and crops are a pure function of (config, seed, index).
+    """
+
+    def __init__(
+        self, images: ImageList, masks: MaskGenerator, transform: Transform | None = None, seed: int = 0
+    ):
+        self.images, self.masks, self.transform, self.seed = images, masks, transform, seed
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        epoch_keys, index = ((key[0],), key[1]) if isinstance(key, tuple) else ((), key)
+        image = self.images.load(index)
+        if self.transform is not None:
+            image = self.transform(image, rng_for(self.seed, AUGMENT_STREAM, *epoch_keys, index))
+        height, width = image.shape[-2:]
+        mask_rng = rng_for(self.seed, MASK_STREAM, *epoch_keys, index)
+        mask = self.masks(height, width, mask_rng, index=None if epoch_keys else index)
+        return {
+            "image": image.contiguous(),
+            "mask": torch.as_tensor(mask, dtype=torch.float32)[None],
+            "index": index,
+            "path": self.images.name(index),
+        }
+
+
+def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """default_collate, with an actionable message when images of one batch differ in size."""
+    sizes = {tuple(s["image"].shape) for s in samples}
+    if len(sizes) > 1:
+        names = ", ".join(f"{s['path']} {tuple(s['image'].shape[-2:])}" for s in samples[:4])
+        raise ValueError(
+            f"images of one batch differ in size ({names}, ...): give the split a transform that fixes the "
+            "size (data.eval_transform with Resize / CenterCrop) or use batch size 1 (data.eval_batch_size=1)."
+        )
+    return default_collate(samples)

@@ -1,0 +1,378 @@
+"""One results table (Markdown, CSV, LaTeX) and one comparison figure from many run directories.
+
+    python report.py <multirun dir> [<dir> ...] [--out DIR] [--metrics psnr ssim] [--split test]
+    python report.py <multirun dir> --rows model --cols data      # method × dataset grid
+
+A directory is a single run (it holds metrics.json or .hydra/) or a Hydra multirun whose numbered job
+folders are runs. Only each run's metrics.json, .hydra/*.yaml and examples/*.png are read. Building a
+`Table` is kept apart from rendering it, so a paper-specific layout is one more builder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import textwrap
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from omegaconf import OmegaConf
+from PIL import Image
+
+from evaluation.metrics import ALL_METRICS, METRIC_SPECS
+from evaluation.results import RESULTS_FILE, column_title, format_value
+from suite.atomic import atomic_path, write_text
+
+FIGURE_CELL_INCHES = 2.0
+FIGURE_DPI = 100
+KINDS = ("masked", "composite", "target")  # examples/{index:06d}_{kind}.png
+
+
+@dataclass
+class Run:
+    path: Path
+    overrides: list[str]
+    results: dict | None  # None when the run has no usable metrics.json
+    problem: str | None = None  # why results is None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    metric: str
+    group: str | None = None  # e.g. the dataset of a method × dataset grid
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float | None = None
+    missing: bool = False  # no results at all (failed job), as opposed to an unavailable metric
+    note: str | None = None  # footnote: why it is n/a / missing, or what a value averages
+
+
+@dataclass
+class Table:
+    row_header: str
+    columns: list[Column]
+    rows: list[tuple[str, list[Cell]]]
+    remarks: list[str] = field(default_factory=list)  # unnumbered lines under the table
+
+    def notes(self) -> list[str]:
+        """Distinct footnotes in order of first appearance; a cell's marker is its index + 1."""
+        return list(dict.fromkeys(cell.note for _, cells in self.rows for cell in cells if cell.note))
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def find_runs(directories: Sequence[Path], split: str | None = None) -> list[Run]:
+    """Every run under the given directories, in order, failed jobs included; labels set."""
+    runs = [_load_run(job, split) for directory in directories for job in _job_dirs(Path(directory))]
+    _label_runs(runs)
+    return runs
+
+
+def _job_dirs(directory: Path) -> list[Path]:
+    if (directory / RESULTS_FILE).is_file() or (directory / ".hydra").is_dir():
+        return [directory]
+    jobs = [path for path in directory.iterdir() if path.is_dir() and path.name.isdigit()]
+    if not jobs:
+        raise SystemExit(f"{directory}: neither a run directory nor a Hydra multirun (job folders 0/, 1/, …)")
+    return sorted(jobs, key=lambda path: int(path.name))
+
+
+def _load_run(path: Path, split: str | None) -> Run:
+    overrides_file = path / ".hydra" / "overrides.yaml"
+    overrides = [str(o) for o in OmegaConf.load(overrides_file)] if overrides_file.is_file() else []
+    run = Run(path, overrides, results=None)
+    if not (path / RESULTS_FILE).is_file():
+        run.problem = f"no {RESULTS_FILE} (the job failed or has not finished)"
+        return run
+    try:
+        results = json.loads((path / RESULTS_FILE).read_text())
+    except json.JSONDecodeError as err:
+        run.problem = f"unreadable {RESULTS_FILE}: {err}"
+        return run
+    if split is not None and results.get("split") != split:
+        run.problem = f"{RESULTS_FILE} is for split {results.get('split')!r}, not {split!r}"
+        return run
+    run.results = results
+    return run
+
+
+def _label_runs(runs: list[Run]) -> None:
+    """Label each run by its overrides, dropping those every run shares; fall back to folder names."""
+    common = set.intersection(*(set(run.overrides) for run in runs)) if runs else set()
+    for run in runs:
+        run.label = " ".join(o for o in run.overrides if o not in common) or run.path.name
+    labels = [run.label for run in runs]
+    for run in runs:
+        if labels.count(run.label) > 1:
+            run.label += f" ({run.path.parent.name}/{run.path.name})"
+
+
+def run_value(run: Run, key: str) -> str | None:
+    """A config key's value in a run: its override, else Hydra's config-group choice, else its config."""
+    for override in run.overrides:
+        name, _, value = override.lstrip("+~").partition("=")
+        if name == key:
+            return value
+    hydra_file, config_file = run.path / ".hydra" / "hydra.yaml", run.path / ".hydra" / "config.yaml"
+    if hydra_file.is_file():
+        choice = OmegaConf.select(OmegaConf.load(hydra_file), f"hydra.runtime.choices.{key}")
+        if choice is not None:
+            return str(choice)
+    if config_file.is_file():
+        value = OmegaConf.select(OmegaConf.load(config_file), key, throw_on_resolution_failure=False)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def metrics_present(runs: Sequence[Run]) -> list[str]:
+    """Metrics any run has computed, in the canonical order."""
+    found = {name for run in runs if run.results for name in run.results["overall"]}
+    return [name for name in ALL_METRICS if name in found]
+
+
+# ------------------------------------------------------------------------------------------ builders
+
+
+def _cell(run: Run, metric: str) -> Cell:
+    if run.results is None:
+        return Cell(missing=True, note=run.problem)
+    value = run.results["overall"].get(metric)
+    if value is not None:
+        return Cell(value)
+    reason = run.results.get("unavailable", {}).get(metric)
+    return Cell(note=reason or f"{METRIC_SPECS[metric].label} not computed")
+
+
+def _note_once(cells: list[Cell]) -> list[Cell]:
+    """A run without results gets one footnote, on its first cell, not one per metric."""
+    if cells and all(cell.missing for cell in cells):
+        return [cells[0], *(Cell(missing=True) for _ in cells[1:])]
+    return cells
+
+
+def runs_table(runs: Sequence[Run], metrics: Sequence[str]) -> Table:
+    """A row per run, a column per metric; failed runs stay as rows marked missing."""
+    rows = [(run.label, _note_once([_cell(run, metric) for metric in metrics])) for run in runs]
+    return Table("run", [Column(metric) for metric in metrics], rows)
+
+
+def _mean_cell(runs: list[Run], metric: str) -> Cell:
+    cells = [_cell(run, metric) for run in runs]
+    values = [cell.value for cell in cells if cell.value is not None]
+    if not values:
+        return cells[0] if cells else Cell(missing=True, note="no run")
+    if len(values) < len(cells):
+        reason = next(cell.note for cell in cells if cell.value is None)
+        return Cell(sum(values) / len(values), note=f"mean of {len(values)} of {len(cells)} runs; {reason}")
+    return Cell(sum(values) / len(values))
+
+
+def pivot_table(runs: Sequence[Run], rows_key: str, cols_key: str, metrics: Sequence[str]) -> Table:
+    """Rows = values of `rows_key`, column groups = values of `cols_key`, the metrics inside each group.
+
+    Runs that share a cell (e.g. seeds) are averaged.
+    """
+    keys = [(run_value(run, rows_key) or "?", run_value(run, cols_key) or "?") for run in runs]
+    row_values = list(dict.fromkeys(row for row, _ in keys))
+    col_values = list(dict.fromkeys(col for _, col in keys))
+    groups = {(r, c): [] for r in row_values for c in col_values}
+    for run, key in zip(runs, keys):
+        groups[key].append(run)
+    rows = [
+        (r, [cell for c in col_values for cell in _note_once([_mean_cell(groups[r, c], m) for m in metrics])])
+        for r in row_values
+    ]
+    table = Table(rows_key, [Column(m, group=c) for c in col_values for m in metrics], rows)
+    if any(len(group) > 1 for group in groups.values()):
+        most = max(len(group) for group in groups.values())
+        table.remarks.append(f"Cells average the runs they hold (up to {most}, e.g. seeds).")
+    return table
+
+
+# ----------------------------------------------------------------------------------------- renderers
+
+
+def _cell_text(table_notes: list[str], column: Column, cell: Cell) -> tuple[str, int | None]:
+    text = "missing" if cell.missing else format_value(column.metric, cell.value)
+    return text, (table_notes.index(cell.note) + 1 if cell.note else None)
+
+
+def _header(column: Column) -> str:
+    return f"{column.group} {column_title(column.metric)}" if column.group else column_title(column.metric)
+
+
+def to_markdown(table: Table) -> str:
+    notes = table.notes()
+    lines = [
+        f"| {table.row_header} | " + " | ".join(_header(c) for c in table.columns) + " |",
+        "|---|" + "---:|" * len(table.columns),
+    ]
+    for label, cells in table.rows:
+        texts = []
+        for column, cell in zip(table.columns, cells):
+            text, mark = _cell_text(notes, column, cell)
+            texts.append(text if mark is None else f"{text} [{mark}]")
+        lines.append(f"| {label} | " + " | ".join(texts) + " |")
+    footer = [f"[{i}] {note}" for i, note in enumerate(notes, 1)] + table.remarks
+    return "\n".join(lines + ([""] + footer if footer else [])) + "\n"
+
+
+def to_csv(table: Table) -> str:
+    """Full-precision values; "n/a" (unavailable) and "missing" (no results) as text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = [f"{c.group}/{c.metric}" if c.group else c.metric for c in table.columns]
+    writer.writerow([table.row_header, *header])
+    for label, cells in table.rows:
+        values = ["missing" if c.missing else "n/a" if c.value is None else c.value for c in cells]
+        writer.writerow([label, *values])
+    return out.getvalue()
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text.replace("\\", r"\textbackslash{}"))
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs tabular; column groups become \\multicolumn headers with \\cmidrule underneath."""
+    notes, width = table.notes(), len(table.columns) + 1
+    arrows = {True: r"$\uparrow$", False: r"$\downarrow$"}
+    lines = [rf"\begin{{tabular}}{{l{'r' * len(table.columns)}}}", r"\toprule"]
+    groups = list(dict.fromkeys(c.group for c in table.columns))
+    if groups != [None]:
+        spans, rules, start = [], [], 2
+        for group in groups:
+            size = sum(c.group == group for c in table.columns)
+            spans.append(rf"\multicolumn{{{size}}}{{c}}{{{_latex_escape(str(group))}}}")
+            rules.append(rf"\cmidrule(lr){{{start}-{start + size - 1}}}")
+            start += size
+        lines += [" & " + " & ".join(spans) + r" \\", " ".join(rules)]
+    specs = [METRIC_SPECS[c.metric] for c in table.columns]
+    titles = [f"{spec.label} {arrows[spec.higher_is_better]}" for spec in specs]
+    lines += [_latex_escape(table.row_header) + " & " + " & ".join(titles) + r" \\", r"\midrule"]
+    for label, cells in table.rows:
+        texts = []
+        for column, cell in zip(table.columns, cells):
+            text, mark = _cell_text(notes, column, cell)
+            texts.append(text if mark is None else rf"{text}\textsuperscript{{{mark}}}")
+        lines.append(_latex_escape(label) + " & " + " & ".join(texts) + r" \\")
+    lines.append(r"\bottomrule")
+    footer = [rf"\textsuperscript{{{i}}}{_latex_escape(n)}" for i, n in enumerate(notes, 1)]
+    footer += [_latex_escape(remark) for remark in table.remarks]
+    lines += [rf"\multicolumn{{{width}}}{{l}}{{\footnotesize {line}}} \\" for line in footer]
+    lines.append(r"\end{tabular}")
+    return "\n".join(lines) + "\n"
+
+
+# -------------------------------------------------------------------------------------------- figure
+
+
+def _example_indices(run: Run) -> set[str]:
+    return {path.name.split("_")[0] for path in (run.path / "examples").glob("*_composite.png")}
+
+
+def _read_png(path: Path) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _first(images: list[np.ndarray | None]) -> np.ndarray | None:
+    """The input and the ground truth are the same in every run (same test masks): any run's will do."""
+    return next((image for image in images if image is not None), None)
+
+
+def comparison_figure(runs: Sequence[Run], out_path: Path, max_examples: int = 8) -> Path | None:
+    """Rows = test images; columns = masked input | each run's composite | ground truth.
+
+    None when no run has examples. Every cell is FIGURE_CELL_INCHES at FIGURE_DPI (200 px square), so the
+    PNG's size is fixed by the numbers of rows and columns.
+    """
+    runs = [run for run in runs if _example_indices(run)]
+    if not runs:
+        return None
+    indices = sorted(set.union(*(_example_indices(run) for run in runs)))[:max_examples]
+    titles = ["masked input", *(run.label for run in runs), "ground truth"]
+    fig = Figure(
+        figsize=(FIGURE_CELL_INCHES * len(titles), FIGURE_CELL_INCHES * len(indices)), layout="constrained"
+    )
+    axes = fig.subplots(len(indices), len(titles), squeeze=False)
+    mismatched: set[str] = set()
+    for row, index in enumerate(indices):
+        inputs, composites, targets = (
+            [_read_png(run.path / "examples" / f"{index}_{kind}.png") for run in runs] for kind in KINDS
+        )
+        masked, target = _first(inputs), _first(targets)
+        mismatched |= {
+            r.label for r, t in zip(runs, targets) if t is not None and not np.array_equal(t, target)
+        }
+        for col, (ax, image) in enumerate(zip(axes[row], [masked, *composites, target])):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if image is None:
+                ax.text(0.5, 0.5, "missing", ha="center", va="center", transform=ax.transAxes)
+            else:
+                ax.imshow(image)
+            if row == 0:
+                ax.set_title("\n".join(textwrap.wrap(titles[col], 24)), fontsize=8)
+        axes[row][0].set_ylabel(index, fontsize=8)
+    if mismatched:
+        warnings.warn(
+            f"comparison figure: ground truth differs from the first run's in {sorted(mismatched)} "
+            "(another dataset or split?); their columns do not show the same test images",
+            stacklevel=2,
+        )
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=FIGURE_DPI)
+    return out_path
+
+
+# ----------------------------------------------------------------------------------------------- cli
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("dirs", nargs="+", type=Path, help="Hydra multirun directories or single runs")
+    parser.add_argument("--out", type=Path, help="where to write report.{md,csv,tex} and comparison.png")
+    parser.add_argument("--metrics", nargs="+", choices=ALL_METRICS, help="default: every metric any run has")
+    parser.add_argument("--split", help="use only results of this split (e.g. test); others count as missing")
+    parser.add_argument("--rows", help="pivot: the override key whose values are the rows (e.g. model)")
+    parser.add_argument("--cols", help="pivot: the override key whose values are column groups (e.g. data)")
+    parser.add_argument("--max-examples", type=int, default=8, help="rows of the comparison figure")
+    args = parser.parse_args(argv)
+    if (args.rows is None) != (args.cols is None):
+        parser.error("--rows and --cols go together")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> Table:
+    args = parse_args(argv)
+    out = args.out or args.dirs[0]
+    runs = find_runs(args.dirs, args.split)
+    metrics = args.metrics or metrics_present(runs) or list(ALL_METRICS)
+    table = pivot_table(runs, args.rows, args.cols, metrics) if args.rows else runs_table(runs, metrics)
+    markdown = to_markdown(table)
+    write_text(out / "report.md", markdown)
+    write_text(out / "report.csv", to_csv(table))
+    write_text(out / "report.tex", to_latex(table))
+    figure = comparison_figure(runs, out / "comparison.png", args.max_examples)
+    print(markdown)
+    print(f"Written to {out}: report.md, report.csv, report.tex" + (", comparison.png" if figure else ""))
+    return table

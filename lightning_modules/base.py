@@ -1,0 +1,126 @@
+"""The shared base of every method (DESIGN.md "Method module").
+
+It owns what all methods share: manual optimization (Lightning 2 GANs), the composite, `inpaint()` for
+evaluate / predict, metric updates in validation and test, and the examples that callbacks turn into
+image grids. A method adds its networks, its losses, `forward` and `training_step`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from evaluation.metrics import InpaintingMetrics
+
+VAL_METRICS = ("psnr", "ssim", "l1")
+TEST_METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
+
+
+def composite(output: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Known pixels from the image, missing ones from the output (mask: 1 = missing)."""
+    return output * mask + image * (1 - mask)
+
+
+class InpaintingModule(pl.LightningModule):
+    """Base LightningModule. Subclasses implement `forward(image, mask) -> output in [0, 1]`.
+
+    size_multiple: inputs are padded (reflect) to a multiple of it inside `inpaint`, so any image size
+    works for networks that downsample.
+    """
+
+    size_multiple: int = 1
+
+    def __init__(self, val_metrics: Sequence[str] = VAL_METRICS, test_metrics: Sequence[str] = TEST_METRICS):
+        super().__init__()
+        self.automatic_optimization = False
+        self.val_metrics = InpaintingMetrics(list(val_metrics))
+        self.test_metric_names = list(test_metrics)
+        self.test_metrics: InpaintingMetrics | None = None
+        self.test_results: dict[str, Any] | None = None
+
+    @abstractmethod
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Raw prediction B×3×H×W in [0, 1] for image B×3×H×W in [0, 1] and mask B×1×H×W (1 = missing)."""
+
+    @torch.no_grad()
+    def predict_output(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The raw output for any H×W (reflect-padded to `size_multiple`, then cropped back)."""
+        height, width = image.shape[-2:]
+        pad_h, pad_w = -height % self.size_multiple, -width % self.size_multiple
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
+            mask = F.pad(mask, (0, pad_w, 0, pad_h), mode="constant", value=0.0)
+        return self(image, mask)[..., :height, :width].float().clamp(0, 1)
+
+    def inpaint(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The composite for any H×W: the one call evaluate and predict use for every method."""
+        return composite(self.predict_output(image, mask), image, mask)
+
+    # --- validation and test -------------------------------------------------------------------------
+    def _evaluation_step(self, batch: dict[str, Any], metrics: InpaintingMetrics) -> dict[str, torch.Tensor]:
+        image, mask = batch["image"], batch["mask"]
+        output = self.predict_output(image, mask)
+        result = composite(output, image, mask)
+        metrics.update(result, image, mask)
+        return {"output": output, "composite": result}
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._evaluation_step(batch, self.val_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        results = self.val_metrics.compute()
+        self.val_metrics.reset()
+        self._log_results("val", results)
+
+    def on_test_epoch_start(self) -> None:
+        # Built here, not in __init__: LPIPS / FID need weight files that training does not.
+        self.test_metrics = InpaintingMetrics(self.test_metric_names).to(self.device)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._evaluation_step(batch, self.test_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self.test_results = self.test_metrics.compute()
+        self._log_results("test", self.test_results)
+
+    def _log_results(self, stage: str, results: dict[str, Any]) -> None:
+        values = {
+            f"{stage}/{name}": float(value)
+            for name, value in results["overall"].items()
+            if value is not None and name != "count"
+        }
+        # Already reduced across ranks by torchmetrics: no sync_dist here.
+        self.log_dict(values, prog_bar=stage == "val", rank_zero_only=True)
+
+    # --- checkpoints ---------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lets `load_inpainting_module` rebuild any method from its checkpoint alone.
+        checkpoint["inpainting_module"] = f"{type(self).__module__}.{type(self).__qualname__}"
+
+
+def load_inpainting_module(
+    ckpt_path: str | Path, map_location: str | torch.device = "cpu"
+) -> InpaintingModule:
+    """Any method's LightningModule from a checkpoint written by this suite."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"checkpoint not found: {path}. Pass the file a training run wrote, "
+            "e.g. ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt"
+        )
+    header = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    qualname = header.get("inpainting_module")
+    if qualname is None:
+        raise ValueError(f"{path} was not written by this suite's training (no 'inpainting_module' entry)")
+    module_name, _, class_name = qualname.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    model = cls.load_from_checkpoint(path, map_location=map_location)
+    return model.eval()

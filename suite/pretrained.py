@@ -1,0 +1,122 @@
+"""The one loader for pretrained networks: files come from torchvision's cache, nothing is downloaded.
+
+Compute nodes often have no internet, and a download attempt deep inside torchvision or torch-fidelity
+fails with a network error that does not say which file is missing. Every network here is looked up in
+`torch.hub.get_dir()/checkpoints` ($TORCH_HOME/hub/checkpoints, under the file name torchvision and
+torch-fidelity themselves use), and a missing file raises `MissingWeightsError` naming the file, the
+folder and the URL to fetch it from on a machine with internet.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torchvision
+from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+from torchvision.models import AlexNet_Weights, VGG16_Weights, VGG19_Weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    network: str  # what the file is, for messages
+    url: str
+
+    @property
+    def file_name(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+# URLs come from the libraries that would load them (torchmetrics' LPIPS asks torchvision for
+# `*_Weights.DEFAULT`), so the file names are exactly the ones they look for in the cache:
+# vgg19-dcbb9e9d.pth, vgg16-397923af.pth, alexnet-owt-7be5be79.pth,
+# weights-inception-2015-12-05-6726825d.pth.
+WEIGHTS: dict[str, WeightsFile] = {
+    "vgg19": WeightsFile("VGG19 (perceptual and style losses)", VGG19_Weights.DEFAULT.url),
+    "vgg16": WeightsFile("VGG16 (LPIPS with net='vgg')", VGG16_Weights.DEFAULT.url),
+    "alexnet": WeightsFile("AlexNet (LPIPS with net='alex')", AlexNet_Weights.DEFAULT.url),
+    "inception": WeightsFile("InceptionV3 (FID, torch-fidelity)", URL_INCEPTION_V3),
+}
+
+LPIPS_BACKBONES = {"alex": "alexnet", "vgg": "vgg16"}
+
+
+def checkpoints_dir() -> Path:
+    """torchvision's cache folder; read on every call so a changed $TORCH_HOME is honoured."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+class MissingWeightsError(FileNotFoundError):
+    """A pretrained weights file is not in the cache; the message says what to fetch and where to put it."""
+
+    def __init__(self, name: str, folder: Path):
+        entry = WEIGHTS[name]
+        self.name, self.file_name, self.folder, self.url = name, entry.file_name, folder, entry.url
+        super().__init__(
+            f"{entry.network} weights are missing: {entry.file_name} is not in {folder}.\n"
+            f"  Download it on a machine with internet from {entry.url}\n"
+            f"  and put it in {folder}/ (that folder is $TORCH_HOME/hub/checkpoints; "
+            "set TORCH_HOME to point at another cache)."
+        )
+
+    @property
+    def reason(self) -> str:
+        """One line for result files and report footnotes."""
+        return f"weights file {self.file_name} not found; put it in {self.folder}"
+
+
+def require_weights(name: str) -> Path:
+    """Path of the cached weights file of network `name` (a key of WEIGHTS); raises if it is absent."""
+    if name not in WEIGHTS:
+        raise ValueError(f"unknown pretrained network {name!r}; known: {', '.join(WEIGHTS)}")
+    folder = checkpoints_dir()
+    path = folder / WEIGHTS[name].file_name
+    if not path.is_file():
+        raise MissingWeightsError(name, folder)
+    return path
+
+
+def vgg19(weights: Literal["imagenet", "random"] = "imagenet") -> torchvision.models.VGG:
+    """torchvision's VGG19 with ImageNet weights from the cache, or random weights when asked by name."""
+    if weights == "random":
+        log.warning(
+            "VGG19 with RANDOM weights (asked for by name): losses built on it are not the paper's, "
+            "and results are not comparable with runs that use ImageNet weights."
+        )
+        return torchvision.models.vgg19(weights=None)
+    if weights != "imagenet":
+        raise ValueError(f"vgg19 weights must be 'imagenet' or 'random', got {weights!r}")
+    state_dict = torch.load(require_weights("vgg19"), map_location="cpu", weights_only=True)
+    # Built on the meta device: randomly initialising 143M parameters only to overwrite them costs seconds.
+    with torch.device("meta"):
+        model = torchvision.models.vgg19(weights=None)
+    model.load_state_dict(state_dict, assign=True)
+    return model
+
+
+def lpips_metric(
+    net: Literal["alex", "vgg"] = "alex", reduction: Literal["mean", "sum", "none"] = "mean"
+) -> LearnedPerceptualImagePatchSimilarity:
+    """torchmetrics' LPIPS for inputs in [0, 1].
+
+    Its linear heads ship inside torchmetrics; the backbone comes from torchvision's `*_Weights.DEFAULT`,
+    which loads the cached file without network when it is present, so checking the file first turns
+    a would-be download into MissingWeightsError.
+    """
+    if net not in LPIPS_BACKBONES:
+        raise ValueError(f"LPIPS net must be one of {', '.join(LPIPS_BACKBONES)}, got {net!r}")
+    require_weights(LPIPS_BACKBONES[net])
+    return LearnedPerceptualImagePatchSimilarity(net_type=net, reduction=reduction, normalize=True)
+
+
+def fid_metric(feature: Literal[64, 192, 768, 2048] = 2048) -> FrechetInceptionDistance:
+    """torchmetrics' FID for inputs in [0, 1], its InceptionV3 loaded from the cached file by path."""
+    path = require_weights("inception")
+    return FrechetInceptionDistance(feature=feature, normalize=True, feature_extractor_weights_path=str(path))

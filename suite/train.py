@@ -1,0 +1,65 @@
+"""Train a method, then score it on the test split (metrics.json / .csv / .md in the run directory)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from evaluation.results import write_results
+from suite import runtime
+
+log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg: DictConfig, train: bool = True) -> pl.LightningDataModule:
+    """The data config with the mask set's generators (`mask` is its own group so sweeps can vary it)."""
+    train_masks = instantiate(cfg.mask.train) if train else None
+    return instantiate(cfg.data, train_masks=train_masks, eval_masks=instantiate(cfg.mask.eval))
+
+
+def build_trainer(cfg: DictConfig) -> tuple[pl.Trainer, list[Any]]:
+    loggers = runtime.instantiate_list(cfg.get("logger"))
+    trainer = instantiate(
+        cfg.trainer, callbacks=runtime.instantiate_list(cfg.get("callbacks")), logger=loggers
+    )
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return trainer, loggers
+
+
+def result_fields(cfg: DictConfig, split: str, checkpoint: str | None) -> dict[str, Any]:
+    picked = runtime.choices()
+    return {
+        "method": picked.get("model", ""),
+        "dataset": picked.get("data", ""),
+        "mask": picked.get("mask", ""),
+        "experiment": picked.get("experiment", ""),
+        "split": split,
+        "checkpoint": checkpoint,
+        "seed": cfg.get("seed"),
+    }
+
+
+def train(cfg: DictConfig) -> dict[str, Any] | None:
+    runtime.configure_wandb(cfg)
+    pl.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg)
+    model = instantiate(cfg.model)
+    trainer, loggers = build_trainer(cfg)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        if not cfg.get("test", True):
+            return None
+        trainer.test(model, datamodule=datamodule)
+        results = model.test_results
+        if trainer.is_global_zero:
+            checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
+            table = write_results(runtime.output_dir(), results, **result_fields(cfg, "test", checkpoint))
+            log.info("Test metrics (%s):\n%s", runtime.output_dir(), table)
+        return results
+    finally:
+        runtime.finish_loggers(loggers)

@@ -1,0 +1,19 @@
+"""Shared test set-up: small thread pools (tests run two-way parallel on 2 cores) and no network."""
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty torchvision cache: pretrained weights are missing unless a test seeds them."""
+    home = tmp_path / "torch_home"
+    (home / "hub" / "checkpoints").mkdir(parents=True)
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    return home

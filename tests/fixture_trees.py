@@ -1,0 +1,136 @@
+"""Tiny copies of each dataset in its exact distributed layout, with small generated images.
+
+Each builder writes under `root` and returns what the source should yield: the image paths of every
+split, in the order the dataset's own list files give them (sorted where the dataset has no list).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def write_image(path: Path, size: tuple[int, int] = (12, 10), seed: int = 0) -> Path:
+    """A random RGB image of size (width, height); the format follows the extension (any case)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    fmt = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    Image.fromarray(pixels).save(path, format=fmt)
+    return path
+
+
+def places2_tree(
+    root: Path,
+    n_train: int = 6,
+    n_val: int = 4,
+    variant: str = "256",
+    eval_variant: str | None = None,
+    torchvision_names: bool = False,
+) -> dict[str, list[Path]]:
+    """places365_train_standard.txt / places365_val.txt with data_<variant>[_standard]/ and
+    val_<eval_variant>/ (eval_variant defaults to variant)."""
+    categories = ("a/airfield", "b/bakery/shop", "c/canyon")
+    train_dir = root / (f"data_{variant}_standard" if torchvision_names else f"data_{variant}")
+    train_lines, train = [], []
+    for i in range(n_train):
+        category = categories[i % len(categories)]
+        name = f"{category}/{i // len(categories) + 1:08d}.jpg"
+        train.append(write_image(train_dir / name, seed=i))
+        train_lines.append(f"/{name} {i % len(categories)}\n")
+    val_lines, val = [], []
+    for i in range(n_val):
+        name = f"Places365_val_{i + 1:08d}.jpg"
+        val.append(write_image(root / f"val_{eval_variant or variant}" / name, seed=1000 + i))
+        val_lines.append(f"{name} {i % 365}\n")
+    (root / "places365_train_standard.txt").write_text("".join(train_lines))
+    (root / "places365_val.txt").write_text("".join(val_lines))
+    return {"train": train, "val": val, "test": val}
+
+
+def paris_tree(root: Path, n_train: int = 5, n_eval: int = 3, nested: bool = False) -> dict[str, list[Path]]:
+    """paris_train_original/*.JPG (a few .jpg too) and paris_eval_gt/*.png, or paris_eval/paris_eval_gt/."""
+    train = [
+        write_image(root / "paris_train_original" / f"{i + 1}_a.{'jpg' if i % 3 == 2 else 'JPG'}", seed=i)
+        for i in range(n_train)
+    ]
+    eval_dir = root / "paris_eval" / "paris_eval_gt" if nested else root / "paris_eval_gt"
+    evaluation = [write_image(eval_dir / f"{i:03d}_im.png", seed=100 + i) for i in range(n_eval)]
+    (root / "paris_train_original" / "Thumbs.db").write_bytes(b"not an image")
+    return {"train": sorted(train), "val": evaluation, "test": evaluation}
+
+
+def celebahq_tree(root: Path, n: int = 20) -> dict[str, list[Path]]:
+    """CelebA-HQ-img/0.jpg ... and the official-split files; returns the official split.
+
+    HQ image i is CelebA image 1000 + 7·i, whose partition (list_eval_partition.txt) is i % 5 // 2 for
+    the first 15 images (0 = train, 1 = val, 2 = test: 0, 0, 1, 1, 2, ...) and train after that.
+    """
+    images = [write_image(root / "CelebA-HQ-img" / f"{i}.jpg", seed=i) for i in range(n)]
+    mapping, partition, splits = ["idx orig_idx orig_file\n"], [], {"train": [], "val": [], "test": []}
+    for i in range(n):
+        orig = 1000 + 7 * i
+        mapping.append(f"{i} {orig - 1} {orig}.jpg\n")
+        code = i % 5 // 2 if i < 15 else 0
+        partition.append(f"{orig:06d}.jpg {code}\n")
+        splits[("train", "val", "test")[code]].append(images[i])
+    (root / "CelebA-HQ-to-CelebA-mapping.txt").write_text("".join(mapping))
+    (root / "list_eval_partition.txt").write_text("000001.jpg 0\n" + "".join(partition))
+    return splits
+
+
+def dtd_tree(root: Path, per_category: int = 4, folds: int = 10) -> dict[str, dict[str, list[Path]]]:
+    """dtd/images/<category>/<category>_NNNN.jpg and dtd/labels/{train,val,test}{1..folds}.txt.
+
+    In fold k, image j of each category is in split (j + k) % 3 (0 = train, 1 = val, 2 = test).
+    Returns {fold: {split: paths}} with folds numbered "1".."10".
+    """
+    categories = ("banded", "dotted", "zigzagged")
+    images = {
+        (c, j): write_image(root / "dtd" / "images" / c / f"{c}_{j + 2:04d}.jpg", seed=10 * k + j)
+        for k, c in enumerate(categories)
+        for j in range(per_category)
+    }
+    (root / "dtd" / "images" / "waffled").mkdir()
+    (root / "dtd" / "images" / "waffled" / ".directory").write_text("not an image")
+    labels = root / "dtd" / "labels"
+    labels.mkdir(parents=True)
+    folds_out: dict[str, dict[str, list[Path]]] = {}
+    for fold in range(1, folds + 1):
+        folds_out[str(fold)] = {}
+        for s, split in enumerate(("train", "val", "test")):
+            members = [(c, j) for (c, j) in images if (j + fold) % 3 == s]
+            (labels / f"{split}{fold}.txt").write_text(
+                "".join(f"{c}/{c}_{j + 2:04d}.jpg\n" for c, j in members)
+            )
+            folds_out[str(fold)][split] = [images[m] for m in members]
+    return folds_out
+
+
+def ffhq_tree(
+    root: Path,
+    indices: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 60000, 60001),
+    validation: tuple[int, ...] = (4, 5),
+) -> dict[str, list[Path]]:
+    """images1024x1024/<thousands>/<index>.png and an ffhq-dataset-v2.json marking `validation` as such.
+
+    The json's split (its "category") deliberately differs from the split by image number (index ≥ 60000
+    is validation) so a test can tell which one a source used. Returns the json's split.
+    """
+    entries, splits = {}, {"train": [], "val": []}
+    for index in indices:
+        file_path = f"images1024x1024/{index // 1000 * 1000:05d}/{index:05d}.png"
+        path = write_image(root / file_path, seed=index)
+        category = "validation" if index in validation else "training"
+        splits["val" if category == "validation" else "train"].append(path)
+        entries[str(index)] = {
+            "category": category,
+            "metadata": {"photo_title": 'title with "category": "validation" inside', "license": "CC"},
+            "image": {"file_path": file_path, "pixel_size": [1024, 1024], "face_landmarks": [[1.5, 2.5]]},
+            "thumbnail": {"file_path": f"thumbnails128x128/{index // 1000 * 1000:05d}/{index:05d}.png"},
+            "in_the_wild": {"file_path": f"in-the-wild-images/{index // 1000 * 1000:05d}/{index:05d}.png"},
+        }
+    (root / "ffhq-dataset-v2.json").write_text(json.dumps(entries, indent=2))
+    return splits

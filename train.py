@@ -1,0 +1,16 @@
+"""python train.py model=gatedconv data=places2 mask=deepfill_v2 trainer=gpu logger=wandb  (see README)."""
+
+import hydra
+from omegaconf import DictConfig
+
+from suite import runtime  # noqa: F401  (registers config resolvers before Hydra reads the config)
+from suite.train import train
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> None:
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()
