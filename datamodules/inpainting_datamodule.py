@@ -17,6 +17,8 @@ class InpaintingDataModule(pl.LightningDataModule):
 
     batch_size is the global batch: under DDP each of the N ranks loads batch_size / N.
     val_limit / test_limit keep the first N images of a split (quick validation while training).
+    seed drives training draws (masks, augmentation, order); eval_seed versions the evaluation masks, so
+    runs that differ in `seed` are still scored on identical masks.
     test_split: the split the test loop scores (evaluate.py split=val scores the validation split).
     """
 
@@ -32,6 +34,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         val_limit: int | None = None,
         test_limit: int | None = None,
         seed: int = 0,
+        eval_seed: int = 0,
         train_masks: MaskGenerator | None = None,
         eval_masks: MaskGenerator | None = None,
         test_split: str = "test",
@@ -42,7 +45,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.sizes = {"val": val_limit, "test": test_limit}
-        self.seed = seed
+        self.seed, self.eval_seed = seed, eval_seed
         self.train_masks, self.eval_masks = train_masks, eval_masks
         self.test_split = test_split
         self.datasets: dict[str, InpaintingDataset] = {}
@@ -61,7 +64,8 @@ class InpaintingDataModule(pl.LightningDataModule):
             if limit is not None and limit < len(images):
                 images = ImageSubset(images, range(limit))
             transform = self.train_transform if train else self.eval_transform
-            self.datasets[split] = InpaintingDataset(images, masks, transform, seed=self.seed)
+            seed = self.seed if train else self.eval_seed
+            self.datasets[split] = InpaintingDataset(images, masks, transform, seed=seed)
         return self.datasets[split]
 
     def setup(self, stage: str | None = None) -> None:

@@ -38,19 +38,27 @@ def export_mask_set(
 
 def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     runtime.configure_wandb(cfg)
+    # The split is scored whole (or up to data.test_limit): val_limit only shortens validation in training.
     datamodule = instantiate(
-        cfg.data, train_masks=None, eval_masks=instantiate(cfg.mask.eval), test_split=cfg.split
+        cfg.data,
+        train_masks=None,
+        eval_masks=instantiate(cfg.mask.eval),
+        test_split=cfg.split,
+        val_limit=cfg.data.test_limit,
     )
     if cfg.export_masks:
         out_dir = runtime.output_dir() / "masks"
         meta = {
             "mask": OmegaConf.to_container(cfg.mask.eval, resolve=True),
-            "seed": cfg.seed,
+            "eval_seed": cfg.data.eval_seed,
             "split": cfg.split,
         }
         count = export_mask_set(datamodule.dataset(cfg.split), out_dir, meta, datamodule.num_workers)
         log.info(
-            "Wrote %d masks to %s (read back with mask=folder mask.eval.root=%s)", count, out_dir, out_dir
+            "Wrote %d masks to %s (read back with mask=folder mask.eval.root=%s mask.eval.polarity=white_is_hole)",
+            count,
+            out_dir,
+            out_dir,
         )
         return None
     model = load_inpainting_module(cfg.ckpt_path)

@@ -34,5 +34,7 @@ def run(script: str, *overrides: str, env: dict[str, str] | None = None, check: 
         timeout=600,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"{script} {' '.join(overrides)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")
+        raise AssertionError(
+            f"{script} {' '.join(overrides)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        )
     return result

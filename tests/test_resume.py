@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from suite_cli import TINY, run
 
 TOTAL_BATCHES = 7  # 3 batches per epoch (6 images, batch 2): the runs cross two epoch boundaries
@@ -36,7 +35,9 @@ def uninterrupted(tmp_path_factory) -> dict:
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, uninterrupted, stop_after):
     stopped = train(tmp_path / "stopped", stop_after)
     assert stopped["global_step"] == 2 * stop_after
-    resumed = train(tmp_path / "resumed", TOTAL_BATCHES, f"ckpt_path={tmp_path / 'stopped' / 'checkpoints' / 'last.ckpt'}")
+    resumed = train(
+        tmp_path / "resumed", TOTAL_BATCHES, f"ckpt_path={tmp_path / 'stopped' / 'checkpoints' / 'last.ckpt'}"
+    )
 
     assert resumed["global_step"] == uninterrupted["global_step"] == 2 * TOTAL_BATCHES
     assert resumed["epoch"] == uninterrupted["epoch"]

@@ -15,7 +15,10 @@ def epoch_indices(sampler: ResumableSampler, epoch: int) -> list[int]:
 
 @pytest.mark.parametrize(("num_samples", "world"), [(12, 1), (12, 3), (13, 4), (5, 2)])
 def test_every_sample_once_per_epoch_across_ranks(num_samples, world):
-    shards = [epoch_indices(ResumableSampler(num_samples, seed=3, num_replicas=world, rank=r), 1) for r in range(world)]
+    shards = [
+        epoch_indices(ResumableSampler(num_samples, seed=3, num_replicas=world, rank=r), 1)
+        for r in range(world)
+    ]
     assert len({len(shard) for shard in shards}) == 1  # equal steps on every rank, or DDP hangs
     seen = np.concatenate(shards)
     assert set(seen) == set(range(num_samples))

@@ -1,0 +1,36 @@
+"""`train.py -m ... seed=1,2` runs one job per seed, and report.py turns the sweep into one table."""
+
+import csv
+from concurrent.futures import ThreadPoolExecutor
+
+from suite_cli import TINY, run
+
+
+def test_multirun_sweep_then_report(tmp_path):
+    sweep = tmp_path / "sweep"
+    run("train.py", "-m", *TINY, "model=gatedconv", "seed=1,2", "logger=csv", f"hydra.sweep.dir={sweep}")
+    jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert jobs == ["0", "1"]
+    for job in jobs:
+        assert (sweep / job / "metrics.json").is_file()
+        assert (sweep / job / "checkpoints" / "last.ckpt").is_file()
+        assert list((sweep / job / "images").glob("val_step*.png"))
+
+    result = run("report.py", str(sweep), "--out", str(tmp_path / "report"))
+    assert "seed=1" in result.stdout and "seed=2" in result.stdout
+    with open(tmp_path / "report" / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    assert all(float(row["psnr"]) > 5 for row in rows), rows
+    assert (tmp_path / "report" / "report.tex").read_text().count("\\\\") >= 3  # header + two rows
+    assert (tmp_path / "report" / "comparison.png").is_file()
+
+
+def test_runs_started_in_the_same_second_get_separate_directories(tmp_path):
+    """Two sweeps launched at once (same timestamp) must not write into one folder."""
+    logs = tmp_path / "logs"
+    common = ("trainer.max_steps=0", "test=false", "logger=none", f"paths.log_dir={logs}")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: run("train.py", *TINY, *common), range(2)))
+    runs = sorted(p.name for p in (logs / "train" / "runs").iterdir())
+    assert len(runs) == 2, runs
