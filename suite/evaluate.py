@@ -36,6 +36,14 @@ def export_mask_set(
     return len(dataset)
 
 
+def training_choices(ckpt_path: str) -> dict[str, str]:
+    """The config-group choices of the run that wrote <run>/checkpoints/<file>.ckpt, if it is still there."""
+    hydra_file = Path(ckpt_path).resolve().parents[1] / ".hydra" / "hydra.yaml"
+    if not hydra_file.is_file():
+        return {}
+    return {k: str(v) for k, v in OmegaConf.load(hydra_file).hydra.runtime.choices.items() if v is not None}
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     runtime.configure_wandb(cfg)
     # The split is scored whole (or up to data.test_limit): val_limit only shortens validation in training.
@@ -55,7 +63,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
         }
         count = export_mask_set(datamodule.dataset(cfg.split), out_dir, meta, datamodule.num_workers)
         log.info(
-            "Wrote %d masks to %s (read back with mask=folder mask.eval.root=%s mask.eval.polarity=white_is_hole)",
+            "Wrote %d masks to %s (read back with mask=folder mask.eval.root=%s)",
             count,
             out_dir,
             out_dir,
@@ -68,7 +76,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
         results = model.test_results
         if trainer.is_global_zero:
             fields = result_fields(cfg, cfg.split, str(cfg.ckpt_path))
-            fields["method"] = type(model).__name__
+            fields["method"] = training_choices(cfg.ckpt_path).get("model", type(model).__name__)
             table = write_results(runtime.output_dir(), results, **fields)
             log.info("Metrics (%s):\n%s", runtime.output_dir(), table)
         return results

@@ -24,24 +24,30 @@ log = logging.getLogger(__name__)
 
 
 def find_inputs(input_dir: Path, mask_dir: Path | None, mask_suffix: str) -> list[tuple[Path, Path | None]]:
-    """(image, mask or None) pairs; files named <stem><mask_suffix>.* are masks, not inputs."""
+    """(image, mask or None) pairs.
+
+    A file <stem><mask_suffix>.* is the mask of the image <stem>.* beside it, not an input; without such an
+    image it is an input (a photo called face_mask.jpg is inpainted, or listed as lacking a mask).
+    """
     if not input_dir.is_dir():
         raise FileNotFoundError(f"input_dir not found: {input_dir} (a folder of images to inpaint)")
     if mask_dir is not None and not mask_dir.is_dir():
         raise FileNotFoundError(f"mask_dir not found: {mask_dir} (a folder of masks named like the images)")
-
-    def is_mask(path: Path) -> bool:
-        return bool(mask_suffix) and path.stem.endswith(mask_suffix)
-
     files = sorted(p for p in input_dir.iterdir() if p.is_file() and is_image_file(p))
+    stems = {p.stem for p in files}
+    beside = {
+        p: p.stem.removesuffix(mask_suffix)
+        for p in files
+        if mask_suffix and p.stem.endswith(mask_suffix) and p.stem.removesuffix(mask_suffix) in stems
+    }
     if mask_dir is None:
-        masks = [(p.stem.removesuffix(mask_suffix), p) for p in files if is_mask(p)]
+        masks = [(stem, p) for p, stem in beside.items()]
     else:
         masks = [(p.stem, p) for p in sorted(mask_dir.iterdir()) if p.is_file() and is_image_file(p)]
     by_stem: dict[str, Path] = {}
     for stem, path in masks:
         by_stem.setdefault(stem, path)
-    return [(image, by_stem.get(image.stem)) for image in files if not is_mask(image)]
+    return [(image, by_stem.get(image.stem)) for image in files if image not in beside]
 
 
 def load_pair(

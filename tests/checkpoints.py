@@ -1,12 +1,14 @@
-"""A tiny GatedConv checkpoint written by the real `train.py`, trained once per test session.
+"""Runs that several tests read, made once per test session: a tiny trained GatedConv checkpoint, and
+whatever else a test file builds with `shared_run_dir`.
 
-Under pytest-xdist the workers share it: the first to ask trains it under a file lock, the others wait
-and reuse the file.
+Under pytest-xdist, tests of one file may land on different workers; the first worker to ask for a run
+makes it under a file lock, the others wait and read it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,22 +19,33 @@ from suite_cli import TINY, run
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1"}
 
 
-def tiny_gatedconv_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """last.ckpt of a GatedConv (cnum 8) trained for one batch on 32² synthetic textures."""
+def shared_run_dir(
+    tmp_path_factory: pytest.TempPathFactory, name: str, create: Callable[[Path], object]
+) -> Path:
+    """<session temp>/<name>, filled by `create(that folder)` the first time any worker asks for it."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # this session's folder, shared by its workers
-    run_dir = root / "tiny_gatedconv"
-    checkpoint = run_dir / "checkpoints" / "last.ckpt"
-    with FileLock(root / "tiny_gatedconv.lock"):
-        if not checkpoint.is_file():  # written atomically, so it is either complete or absent
-            run(
-                "train.py",
-                *TINY,
-                "trainer.max_steps=2",  # one batch: a G and a D step
-                "test=false",
-                "logger=none",
-                f"hydra.run.dir={run_dir}",
-                env=SINGLE_THREAD,
-            )
-    return checkpoint
+    run_dir = root / name
+    with FileLock(root / f"{name}.lock"):
+        if not (run_dir / ".complete").is_file():  # absent after a failed attempt: try again
+            create(run_dir)
+            (run_dir / ".complete").touch()
+    return run_dir
+
+
+def tiny_gatedconv_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """last.ckpt of a GatedConv (cnum 8) trained by `train.py` for one batch on 32² synthetic textures."""
+
+    def train(run_dir: Path) -> None:
+        run(
+            "train.py",
+            *TINY,
+            "trainer.max_steps=2",  # one batch: a D and a G step
+            "test=false",
+            "logger=none",
+            f"hydra.run.dir={run_dir}",
+            env=SINGLE_THREAD,
+        )
+
+    return shared_run_dir(tmp_path_factory, "tiny_gatedconv", train) / "checkpoints" / "last.ckpt"

@@ -28,7 +28,8 @@ def run(script: str, *overrides: str, env: dict[str, str] | None = None, check: 
     result = subprocess.run(
         [sys.executable, str(REPO / script), *overrides],
         cwd=REPO,
-        env={**os.environ, "HYDRA_FULL_ERROR": "1", **(env or {})},
+        # one thread per process: tests run two-way parallel on 2 cores, and oversubscribed torch crawls
+        env={**os.environ, "HYDRA_FULL_ERROR": "1", "OMP_NUM_THREADS": "1", **(env or {})},
         capture_output=True,
         text=True,
         timeout=600,

@@ -88,15 +88,15 @@ def mixed_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         save_mask(folder / "deep_mask.png", 28, 20, 3),
     )
 
-    odd = save(
-        random_pixels((517, 333, 3), seed=4), folder / "odd.png"
-    )  # 333 wide, 517 high: not a multiple of 8
+    # 333 wide and 517 high: GatedConv pads to multiples of 8 and crops back
+    odd = save(random_pixels((517, 333, 3), seed=4), folder / "odd.png")
     expected["odd.png"] = odd, save_mask(folder / "odd_mask.png", 333, 517, 4)
 
     save(random_pixels((16, 16, 3), seed=5), folder / "wrong.png")
     save_mask(folder / "wrong_mask.png", 20, 16, 5)
     (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     save_mask(folder / "corrupt_mask.png", 16, 16, 6)
+    # Named like a mask, but no image "no.*" is beside it: an input (without a mask of its own).
     save(random_pixels((16, 16, 3), seed=7), folder / "no_mask.png")
     for suffix in (".png", ".jpg"):  # both would become twin.png
         save(random_pixels((16, 16, 3), seed=8), folder / f"twin{suffix}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -32,13 +33,22 @@ def list_masks(root: str) -> list[str]:
     return sorted(names, key=_natural_key)
 
 
+def recorded_polarity(root: str | os.PathLike, polarity: str) -> str:
+    """An exported set says its polarity in meta.json; "auto" (minority = hole) would invert masks > 50 %."""
+    meta = Path(root) / "meta.json"
+    if polarity == "auto" and meta.is_file():
+        return json.loads(meta.read_text()).get("polarity", polarity)
+    return polarity
+
+
 class MaskFolder(MaskGenerator):
     """Masks from the image files directly in `root` (list_masks).
 
     With `index` the mask is file `index % n`, a fixed pairing for evaluation; without, `rng` picks a file
     and, if `augment`, a random rot90 and left-right flip. Masks are resized to H×W (nearest neighbour).
 
-    polarity: "auto" (the minority value is the hole), "white_is_hole" or "black_is_hole" (image_io).
+    polarity: "white_is_hole", "black_is_hole", or "auto": the polarity recorded in the folder's meta.json
+        (mask sets exported by evaluate.py), else the minority value of each mask is the hole (image_io).
     buckets: the hole-ratio buckets to keep, by file position in blocks of `files_per_bucket`. The NVIDIA
         test set (Liu et al. 2018; 00000.png … 11999.png at 512²) holds buckets 1…6 of hole ratio
         (0.01, 0.1], (0.1, 0.2], …, (0.5, 0.6] with 2,000 files each; in each bucket the first 1,000 masks
@@ -56,7 +66,7 @@ class MaskFolder(MaskGenerator):
         hole_ratio: Sequence[float] | None = None,
         augment: bool = True,
     ):
-        self.root, self.polarity, self.augment = str(root), polarity, augment
+        self.root, self.polarity, self.augment = str(root), recorded_polarity(root, polarity), augment
         names = list_masks(self.root)
         if buckets is not None:
             wanted = {int(b) for b in buckets}
