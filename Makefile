@@ -31,6 +31,7 @@ format: setup
 benchmark: setup
 	$(BIN)/python benchmarks/data_loading.py
 	$(BIN)/python benchmarks/gatedconv_training.py
+	$(BIN)/python benchmarks/contextual_attention.py
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache

@@ -21,6 +21,10 @@ os.environ.setdefault("SUITE_ROOT", str(REPO_ROOT))
 # `${run_uid:}` makes run directories unique when many jobs start in the same second (timestamps alone
 # collide); cached so that every reference inside one process sees the same value.
 OmegaConf.register_new_resolver("run_uid", lambda: secrets.token_hex(3), use_cache=True, replace=True)
+# SLURM GPUs per node from the trainer: its devices on GPU trainers, none on CPU ones.
+OmegaConf.register_new_resolver(
+    "gpus_per_node", lambda accelerator, devices: devices if accelerator in ("gpu", "cuda") else 0, replace=True
+)
 
 
 def instantiate_list(cfg: DictConfig | None) -> list[Any]:
