@@ -45,13 +45,17 @@ def throughput(overrides: list[str], batches: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument("--mask", default="deepfill_v2")
-    parser.add_argument("--dataset", default=None, help="a data config (with --root) instead of the built-ins")
+    parser.add_argument(
+        "--dataset", default=None, help="a data config (with --root) instead of the built-ins"
+    )
     parser.add_argument("--root", default=None)
     args = parser.parse_args()
 
@@ -60,8 +64,10 @@ def main() -> None:
         if args.dataset:
             cases = {args.dataset: [f"data={args.dataset}", f"data.source.root={args.root}"]}
         else:
-            folder = photo_folder(Path(tmp), 2 * args.batch_size * (args.batches + 2))  # the folder splits off a test set
-            crop = "[{_target_: datamodules.transforms.RandomCrop, size: %d}]" % args.size
+            folder = photo_folder(
+                Path(tmp), 2 * args.batch_size * (args.batches + 2)
+            )  # the folder splits off a test set
+            crop = f"[{{_target_: datamodules.transforms.RandomCrop, size: {args.size}}}]"
             cases = {
                 f"synthetic {args.size}²": ["data=synthetic", f"data.source.size={args.size}"],
                 f"JPEG folder 512×683 -> crop {args.size}²": [

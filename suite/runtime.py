@@ -23,7 +23,9 @@ os.environ.setdefault("SUITE_ROOT", str(REPO_ROOT))
 OmegaConf.register_new_resolver("run_uid", lambda: secrets.token_hex(3), use_cache=True, replace=True)
 # SLURM GPUs per node from the trainer: its devices on GPU trainers, none on CPU ones.
 OmegaConf.register_new_resolver(
-    "gpus_per_node", lambda accelerator, devices: devices if accelerator in ("gpu", "cuda") else 0, replace=True
+    "gpus_per_node",
+    lambda accelerator, devices: devices if accelerator in ("gpu", "cuda") else 0,
+    replace=True,
 )
 
 
