@@ -1,6 +1,7 @@
 """Shared test set-up: small thread pools (tests run two-way parallel on 2 cores) and no network."""
 
 import os
+import socket
 
 import pytest
 import torch
@@ -17,3 +18,14 @@ def torch_home(tmp_path, monkeypatch):
     (home / "hub" / "checkpoints").mkdir(parents=True)
     monkeypatch.setenv("TORCH_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any download attempt fails the test: pretrained weights must come from the local cache only."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)

@@ -18,7 +18,8 @@ from datamodules.datasets.base import DatasetLayoutError, ImageList
 from datamodules.datasets.celebahq import CelebAHQ
 from datamodules.datasets.dtd import DTD
 from datamodules.datasets.ffhq import FFHQ
-from datamodules.datasets.image_folder import ImageFolder, seeded_split
+from datamodules.datasets.image_folder import ImageFolder
+from datamodules.datasets.listing import seeded_split
 from datamodules.datasets.paris_streetview import ParisStreetView
 from datamodules.datasets.places2 import Places2
 from datamodules.datasets.synthetic import SyntheticTextures

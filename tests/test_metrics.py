@@ -1,7 +1,6 @@
 """InpaintingMetrics: known values, hole-ratio buckets, and LPIPS/FID with and without weights files."""
 
 import math
-import socket
 
 import pytest
 import torch
@@ -28,15 +27,6 @@ def random_weights(tmp_path_factory):
     torch.save(inception.state_dict(), folder / "weights-inception-2015-12-05-6726825d.pth")
     empty.unlink()
     return folder
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a metric tried to download its weights")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
 
 
 @pytest.fixture

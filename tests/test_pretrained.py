@@ -1,7 +1,6 @@
 """The pretrained loader reads torchvision's cache only and says exactly which file is missing."""
 
 import logging
-import socket
 
 import pytest
 import torch
@@ -15,15 +14,6 @@ from suite.pretrained import (
     require_weights,
     vgg19,
 )
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a pretrained loader tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
 
 
 def test_registry_uses_the_file_names_torchvision_and_torch_fidelity_cache():

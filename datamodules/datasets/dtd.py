@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.datasets.base import DatasetLayoutError, FileList, ImageList, ImageSource
-from datamodules.datasets.image_folder import check_split_name, list_images, seeded_split
+from datamodules.datasets.listing import check_split_name, list_images, seeded_split
 
 SPLIT_MODES = ("random", "official")
 LAYOUT = """\

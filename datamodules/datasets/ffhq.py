@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from datamodules.datasets.base import DatasetLayoutError, FileList, ImageList, ImageSource
-from datamodules.datasets.image_folder import check_sample, check_split_name, list_images, seeded_split
+from datamodules.datasets.listing import check_sample, check_split_name, list_images, seeded_split
 
 IMAGE_DIR = "images1024x1024"
 JSON_FILE = "ffhq-dataset-v2.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.datasets.base import DatasetLayoutError, FileList, ImageList, ImageSource
-from datamodules.datasets.image_folder import check_split_name, list_images
+from datamodules.datasets.listing import check_split_name, list_images
 
 TRAIN_DIR = "paris_train_original"
 # The archive unpacks the 100 eval images either directly or nested one level down.

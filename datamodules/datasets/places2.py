@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from datamodules.datasets.base import DatasetLayoutError, ImageList, ImageSource
-from datamodules.datasets.image_folder import check_sample, check_split_name
+from datamodules.datasets.listing import check_sample, check_split_name
 from datamodules.image_io import read_image
 from datamodules.seeding import SOURCE_STREAM, rng_for
 

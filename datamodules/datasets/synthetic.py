@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from datamodules.datasets.base import SPLITS, ImageList, ImageSource
-from datamodules.datasets.image_folder import check_split_name
+from datamodules.datasets.listing import check_split_name
 from datamodules.seeding import SOURCE_STREAM, rng_for
 
 SUPERSAMPLE = 2  # 2×2 samples per pixel: anti-aliased but still crisp edges
