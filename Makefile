@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-demo: setup  ## GatedConv RGB on synthetic textures, offline, CPU: train, evaluate, table + image grid
-	$(BIN)/python train.py experiment=demo
+# the demo's sweep folder: GatedConv rgb and mono jobs, then one table + comparison figure over both
+DEMO_DIR := logs/demo/multiruns/$(shell date +%Y-%m-%d_%H-%M-%S)
+
+demo: setup  ## offline CPU demo: GatedConv rgb vs mono (EII) on synthetic textures -> table + figure
+	$(BIN)/python train.py -m experiment=demo hydra.sweep.dir=$(DEMO_DIR)
+	$(BIN)/python report.py $(DEMO_DIR)
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q

@@ -111,6 +111,28 @@ def read_mask(
     return torch.from_numpy(hole.astype(np.float32))[None]
 
 
+def read_hint(path: str | os.PathLike, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """User color hints (EII §4.5): an RGBA image whose opaque pixels (alpha > 0.5) give their colors.
+
+    Returns (colors 3×H×W in [0, 1], hint mask 1×H×W with 1 where a hint is given)."""
+    im = open_image(path)
+    if "A" not in im.getbands() and not (im.mode == "P" and "transparency" in im.info):
+        raise ImageReadError(
+            path,
+            f"hint image has no alpha channel (mode {im.mode})",
+            "Paint hints on a transparent RGBA PNG.",
+        )
+    rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+    if rgba.shape[:2] != tuple(size):
+        raise ImageReadError(
+            path,
+            f"hint image is {rgba.shape[1]}×{rgba.shape[0]} but the image is {size[1]}×{size[0]}",
+            "Give a hint image of the image's size.",
+        )
+    colors = torch.from_numpy(np.ascontiguousarray(rgba[..., :3].transpose(2, 0, 1)))
+    return colors, torch.from_numpy((rgba[..., 3] > 0.5).astype(np.float32))[None]
+
+
 def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
     """C×H×W float in [0, 1] -> H×W×C uint8 (C = 1 or 3)."""
     arr = image.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()

@@ -20,6 +20,7 @@ class InpaintingDataModule(pl.LightningDataModule):
     seed drives training draws (masks, augmentation, order); eval_seed versions the evaluation masks, so
     runs that differ in `seed` are still scored on identical masks.
     test_split: the split the test loop scores (evaluate.py split=val scores the validation split).
+    hint_dir: user color hints for evaluation, <hint_dir>/{index:06d}.png (RGBA: opaque pixels are hints).
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         train_masks: MaskGenerator | None = None,
         eval_masks: MaskGenerator | None = None,
         test_split: str = "test",
+        hint_dir: str | None = None,
     ):
         super().__init__()
         self.source = source
@@ -47,7 +49,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         self.sizes = {"val": val_limit, "test": test_limit}
         self.seed, self.eval_seed = seed, eval_seed
         self.train_masks, self.eval_masks = train_masks, eval_masks
-        self.test_split = test_split
+        self.test_split, self.hint_dir = test_split, hint_dir
         self.datasets: dict[str, InpaintingDataset] = {}
 
     def dataset(self, split: str) -> InpaintingDataset:
@@ -65,7 +67,8 @@ class InpaintingDataModule(pl.LightningDataModule):
                 images = ImageSubset(images, range(limit))
             transform = self.train_transform if train else self.eval_transform
             seed = self.seed if train else self.eval_seed
-            self.datasets[split] = InpaintingDataset(images, masks, transform, seed=seed)
+            hints = None if train else self.hint_dir
+            self.datasets[split] = InpaintingDataset(images, masks, transform, seed=seed, hint_dir=hints)
         return self.datasets[split]
 
     def setup(self, stage: str | None = None) -> None:

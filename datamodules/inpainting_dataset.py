@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from datamodules.datasets.base import ImageList
+from datamodules.image_io import read_hint
 from datamodules.masks.base import MaskGenerator
 from datamodules.seeding import AUGMENT_STREAM, MASK_STREAM, rng_for
 
@@ -17,16 +19,23 @@ Transform = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
 
 
 class InpaintingDataset(Dataset):
-    """Samples {"image": 3×H×W in [0, 1], "mask": 1×H×W (1 = missing), "index", "path"}.
+    """Samples {"image": 3×H×W in [0, 1], "mask": 1×H×W (1 = missing), "index", "path"}, plus "hint" /
+    "hint_mask" (user color hints, EII §4.5) when `hint_dir` is given.
 
     Training keys are `(epoch, index)` pairs from ResumableSampler: randomness from (seed, epoch, index).
     Evaluation keys are plain indices: masks and crops are a pure function of (config, seed, index).
     """
 
     def __init__(
-        self, images: ImageList, masks: MaskGenerator, transform: Transform | None = None, seed: int = 0
+        self,
+        images: ImageList,
+        masks: MaskGenerator,
+        transform: Transform | None = None,
+        seed: int = 0,
+        hint_dir: str | None = None,
     ):
         self.images, self.masks, self.transform, self.seed = images, masks, transform, seed
+        self.hint_dir = Path(hint_dir) if hint_dir else None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -39,12 +48,22 @@ class InpaintingDataset(Dataset):
         height, width = image.shape[-2:]
         mask_rng = rng_for(self.seed, MASK_STREAM, *epoch_keys, index)
         mask = self.masks(height, width, mask_rng, index=None if epoch_keys else index)
-        return {
+        sample = {
             "image": image.contiguous(),
             "mask": torch.as_tensor(mask, dtype=torch.float32)[None],
             "index": index,
             "path": self.images.name(index),
         }
+        if self.hint_dir is not None:
+            sample["hint"], sample["hint_mask"] = self._hints(index, (height, width))
+        return sample
+
+    def _hints(self, index: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """User color hints for image `index`: <hint_dir>/{index:06d}.png (RGBA), none if absent."""
+        path = self.hint_dir / f"{index:06d}.png"
+        if path.is_file():
+            return read_hint(path, size)
+        return torch.zeros(3, *size), torch.zeros(1, *size)
 
 
 def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from evaluation.metrics import ALL_METRICS, METRIC_SPECS
-from evaluation.results import RESULTS_FILE, column_title, format_value
+from evaluation.results import RESULTS_FILE, TEST_SETS_DIR, column_title, format_value
 from suite.atomic import atomic_path, write_text
 
 FIGURE_CELL_INCHES = 2.0
@@ -41,6 +41,10 @@ class Run:
     results: dict | None  # None when the run has no usable metrics.json
     problem: str | None = None  # why results is None
     label: str = ""
+    config_dir: Path | None = None  # the job folder holding .hydra/ (a test set's parent run)
+
+    def hydra_file(self, name: str) -> Path:
+        return (self.config_dir or self.path) / ".hydra" / name
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Table:
     columns: list[Column]
     rows: list[tuple[str, list[Cell]]]
     remarks: list[str] = field(default_factory=list)  # unnumbered lines under the table
+    title: str | None = None  # e.g. the paper table it reproduces
 
     def notes(self) -> list[str]:
         """Distinct footnotes in order of first appearance; a cell's marker is its index + 1."""
@@ -72,8 +77,19 @@ class Table:
 
 
 def find_runs(directories: Sequence[Path], split: str | None = None) -> list[Run]:
-    """Every run under the given directories, in order, failed jobs included; labels set."""
-    runs = [_load_run(job, split) for directory in directories for job in _job_dirs(Path(directory))]
+    """Every run under the given directories, in order, failed jobs included; labels set.
+
+    A run that also tested on other datasets (train.py `test_sets`, e.g. EII's cross-dataset Table 2)
+    holds their results in test_sets/<name>/: each is a run of its own, with its parent's config.
+    """
+    runs = []
+    for directory in directories:
+        for job in _job_dirs(Path(directory)):
+            runs.append(_load_run(job, split))
+            test_sets = job / TEST_SETS_DIR
+            if test_sets.is_dir():
+                for test_set in sorted(p for p in test_sets.iterdir() if p.is_dir()):
+                    runs.append(_load_run(test_set, split, config_dir=job))
     _label_runs(runs)
     return runs
 
@@ -87,10 +103,12 @@ def _job_dirs(directory: Path) -> list[Path]:
     return sorted(jobs, key=lambda path: int(path.name))
 
 
-def _load_run(path: Path, split: str | None) -> Run:
-    overrides_file = path / ".hydra" / "overrides.yaml"
-    overrides = [str(o) for o in OmegaConf.load(overrides_file)] if overrides_file.is_file() else []
-    run = Run(path, overrides, results=None)
+def _load_run(path: Path, split: str | None, config_dir: Path | None = None) -> Run:
+    run = Run(path, [], results=None, config_dir=config_dir)
+    overrides_file = run.hydra_file("overrides.yaml")
+    run.overrides = [str(o) for o in OmegaConf.load(overrides_file)] if overrides_file.is_file() else []
+    if config_dir is not None:  # a test set of config_dir's run: tell it apart by its dataset
+        run.overrides.append(f"dataset={path.name}")
     if not (path / RESULTS_FILE).is_file():
         run.problem = f"no {RESULTS_FILE} (the job failed or has not finished)"
         return run
@@ -118,12 +136,17 @@ def _label_runs(runs: list[Run]) -> None:
 
 
 def run_value(run: Run, key: str) -> str | None:
-    """A config key's value in a run: its override, else Hydra's config-group choice, else its config."""
+    """A key's value in a run: its override, else Hydra's config-group choice, else its config, else a
+    field of its metrics.json (e.g. `dataset`, the data a result was scored on). Several keys joined by
+    commas give a combined value ("gatedconv mono")."""
+    if "," in key:
+        values = [run_value(run, part) for part in key.split(",")]
+        return " ".join(value for value in values if value) or None
     for override in run.overrides:
         name, _, value = override.lstrip("+~").partition("=")
         if name == key:
             return value
-    hydra_file, config_file = run.path / ".hydra" / "hydra.yaml", run.path / ".hydra" / "config.yaml"
+    hydra_file, config_file = run.hydra_file("hydra.yaml"), run.hydra_file("config.yaml")
     if hydra_file.is_file():
         choice = OmegaConf.select(OmegaConf.load(hydra_file), f"hydra.runtime.choices.{key}")
         if choice is not None:
@@ -132,6 +155,21 @@ def run_value(run: Run, key: str) -> str | None:
         value = OmegaConf.select(OmegaConf.load(config_file), key, throw_on_resolution_failure=False)
         if value is not None:
             return str(value)
+    if run.results is not None and run.results.get(key) is not None:
+        return str(run.results[key])
+    return None
+
+
+def sweep_layout(runs: Sequence[Run]) -> dict | None:
+    """The `report:` node a sweep config sets (sweeps/): the paper table's rows, column groups, metrics."""
+    for run in runs:
+        config_file = run.hydra_file("config.yaml")
+        if config_file.is_file():
+            layout = OmegaConf.select(
+                OmegaConf.load(config_file), "report", throw_on_resolution_failure=False
+            )
+            if layout is not None:
+                return OmegaConf.to_container(layout)
     return None
 
 
@@ -214,7 +252,8 @@ def _header(column: Column) -> str:
 
 def to_markdown(table: Table) -> str:
     notes = table.notes()
-    lines = [
+    lines = [f"**{table.title}**", ""] if table.title else []
+    lines += [
         f"| {table.row_header} | " + " | ".join(_header(c) for c in table.columns) + " |",
         "|---|" + "---:|" * len(table.columns),
     ]
@@ -353,8 +392,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="where to write report.{md,csv,tex} and comparison.png")
     parser.add_argument("--metrics", nargs="+", choices=ALL_METRICS, help="default: every metric any run has")
     parser.add_argument("--split", help="use only results of this split (e.g. test); others count as missing")
-    parser.add_argument("--rows", help="pivot: the override key whose values are the rows (e.g. model)")
-    parser.add_argument("--cols", help="pivot: the override key whose values are column groups (e.g. data)")
+    parser.add_argument(
+        "--rows", help="pivot: the key(s) whose values are the rows (e.g. model, or model,model.bottleneck)"
+    )
+    parser.add_argument("--cols", help="pivot: the key whose values are column groups (e.g. data)")
     parser.add_argument("--max-examples", type=int, default=8, help="rows of the comparison figure")
     args = parser.parse_args(argv)
     if (args.rows is None) != (args.cols is None):
@@ -366,8 +407,14 @@ def main(argv: Sequence[str] | None = None) -> Table:
     args = parse_args(argv)
     out = args.out or args.dirs[0]
     runs = find_runs(args.dirs, args.split)
-    metrics = args.metrics or metrics_present(runs) or list(ALL_METRICS)
-    table = pivot_table(runs, args.rows, args.cols, metrics) if args.rows else runs_table(runs, metrics)
+    layout = {"rows": args.rows, "cols": args.cols} if args.rows else sweep_layout(runs) or {}
+    metrics = args.metrics or layout.get("metrics") or metrics_present(runs) or list(ALL_METRICS)
+    if layout.get("rows"):
+        table = pivot_table(runs, layout["rows"], layout["cols"], metrics)
+        table.title = layout.get("title")
+        table.row_header = layout.get("row_header", table.row_header)
+    else:
+        table = runs_table(runs, metrics)
     markdown = to_markdown(table)
     write_text(out / "report.md", markdown)
     write_text(out / "report.csv", to_csv(table))

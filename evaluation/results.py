@@ -15,6 +15,8 @@ from evaluation.metrics import ALL_METRICS, METRIC_SPECS
 from suite.atomic import write_text
 
 RESULTS_FILE = "metrics.json"
+# results on other datasets than the run's own (train.py test_sets): <run>/test_sets/<name>/metrics.json
+TEST_SETS_DIR = "test_sets"
 
 
 def format_value(metric: str, value: float | None) -> str:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from evaluation.metrics import InpaintingMetrics
+from lightning_modules.external_internal.monochromic_bottleneck import RecoloredBottleneck, make_bottleneck
 
 VAL_METRICS = ("psnr", "ssim", "l1")
 TEST_METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
@@ -28,18 +29,34 @@ def composite(output: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> 
     return output * mask + image * (1 - mask)
 
 
+def as_rgb(image: torch.Tensor) -> torch.Tensor:
+    """Gray (monochromic bottleneck) images as 3 equal channels, for metrics and image grids."""
+    return image.expand(-1, 3, -1, -1) if image.shape[1] == 1 else image
+
+
 class InpaintingModule(pl.LightningModule):
-    """Base LightningModule. Subclasses implement `forward(image, mask) -> output in [0, 1]`.
+    """Base LightningModule. Subclasses implement `forward(image, mask) -> output in [0, 1]` in the
+    bottleneck's space (RGB, or gray for `bottleneck="mono"`): their generators take
+    `self.bottleneck.image_channels` image channels and predict `self.bottleneck.out_channels`.
 
     size_multiple: inputs are padded (reflect) to a multiple of it inside `inpaint`, so any image size
     works for networks that downsample.
+    Validation scores the bottleneck's own space (gray for mono: the external stage alone, cheap); test,
+    evaluate and predict restore RGB (mono: the per-image internal colorization).
     """
 
     size_multiple: int = 1
 
-    def __init__(self, val_metrics: Sequence[str] = VAL_METRICS, test_metrics: Sequence[str] = TEST_METRICS):
+    def __init__(
+        self,
+        bottleneck: str = "rgb",
+        colorization: dict[str, Any] | None = None,
+        val_metrics: Sequence[str] = VAL_METRICS,
+        test_metrics: Sequence[str] = TEST_METRICS,
+    ):
         super().__init__()
         self.automatic_optimization = False
+        self.bottleneck = make_bottleneck(bottleneck, colorization)
         self.val_metrics = InpaintingMetrics(list(val_metrics))
         self.test_metric_names = list(test_metrics)
         self.test_metrics: InpaintingMetrics | None = None
@@ -47,7 +64,20 @@ class InpaintingModule(pl.LightningModule):
 
     @abstractmethod
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Raw prediction B×3×H×W in [0, 1] for image B×3×H×W in [0, 1] and mask B×1×H×W (1 = missing)."""
+        """Raw prediction in the bottleneck's space, in [0, 1], for image B×3×H×W in [0, 1] and mask
+        B×1×H×W (1 = missing)."""
+
+    def use_colorization(self, colorization: dict[str, Any] | None, recolor: bool = False) -> None:
+        """Pick the internal stage at inference (it runs per image): it colorizes a mono model's gray, or
+        with `recolor` re-colors an RGB model's output from the known pixels (EII Fig. 3)."""
+        if not recolor:
+            self.bottleneck.use_colorization(colorization)
+        elif self.bottleneck.name == "rgb":
+            self.bottleneck = RecoloredBottleneck(colorization)
+        else:
+            raise ValueError(
+                f"recolor=true re-colors an RGB model; this one uses bottleneck={self.bottleneck.name}"
+            )
 
     @torch.no_grad()
     def predict_output(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -60,20 +90,36 @@ class InpaintingModule(pl.LightningModule):
             mask = F.pad(mask, (0, pad_w, 0, pad_h), mode="constant", value=0.0)
         return self(image, mask)[..., :height, :width].float().clamp(0, 1)
 
-    def inpaint(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The composite for any H×W: the one call evaluate and predict use for every method."""
-        return composite(self.predict_output(image, mask), image, mask)
+    def inpaint(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        hint: torch.Tensor | None = None,
+        hint_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The RGB composite for any H×W: the one call evaluate and predict use for every method.
+        hint / hint_mask: user color hints (B×3×H×W colors where hint_mask B×1×H×W is 1), used by the
+        monochromic bottleneck's colorization."""
+        output = self.bottleneck.restore(self.predict_output(image, mask), image, mask, hint, hint_mask)
+        return composite(output, image, mask)
 
     # --- validation and test -------------------------------------------------------------------------
-    def _evaluation_step(self, batch: dict[str, Any], metrics: InpaintingMetrics) -> dict[str, torch.Tensor]:
+    def _evaluation_step(
+        self, batch: dict[str, Any], metrics: InpaintingMetrics, restore: bool
+    ) -> dict[str, torch.Tensor]:
         image, mask = batch["image"], batch["mask"]
         output = self.predict_output(image, mask)
-        result = composite(output, image, mask)
-        metrics.update(result, image, mask)
-        return {"output": output, "composite": result}
+        if restore:
+            output = self.bottleneck.restore(output, image, mask, batch.get("hint"), batch.get("hint_mask"))
+            target = image
+        else:
+            target = self.bottleneck.target(image)
+        result = composite(output, target, mask)
+        metrics.update(as_rgb(result), as_rgb(target), mask)
+        return {"output": as_rgb(output), "composite": as_rgb(result)}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._evaluation_step(batch, self.val_metrics)
+        return self._evaluation_step(batch, self.val_metrics, restore=False)
 
     def on_validation_epoch_end(self) -> None:
         results = self.val_metrics.compute()
@@ -85,7 +131,7 @@ class InpaintingModule(pl.LightningModule):
         self.test_metrics = InpaintingMetrics(self.test_metric_names).to(self.device)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._evaluation_step(batch, self.test_metrics)
+        return self._evaluation_step(batch, self.test_metrics, restore=True)
 
     def on_test_epoch_end(self) -> None:
         self.test_results = self.test_metrics.compute()

@@ -1,4 +1,5 @@
-"""Score a checkpoint on a split and mask set, or export that mask set as PNG files."""
+"""Score a checkpoint on a split and mask set, run the colorization protocol (EII Table 3), or export the
+mask set as PNG files."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from datamodules.image_io import save_png
 from datamodules.inpainting_dataset import InpaintingDataset
 from evaluation.results import write_results
 from lightning_modules.base import load_inpainting_module
+from lightning_modules.external_internal.colorization_protocol import ColorizationProtocol
 from suite import runtime
 from suite.atomic import write_text
+from suite.pretrained import MissingWeightsError
 from suite.train import build_trainer, result_fields
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,15 @@ def training_choices(ckpt_path: str) -> dict[str, str]:
     return {k: str(v) for k, v in OmegaConf.load(hydra_file).hydra.runtime.choices.items() if v is not None}
 
 
+def unavailable_results(metrics: list[str], reason: str) -> dict[str, Any]:
+    """Results of a method that could not run (e.g. missing weights): every metric n/a with the reason."""
+    return {
+        "overall": {**dict.fromkeys(metrics), "count": 0},
+        "buckets": {},
+        "unavailable": dict.fromkeys(metrics, reason),
+    }
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     runtime.configure_wandb(cfg)
     # The split is scored whole (or up to data.test_limit): val_limit only shortens validation in training.
@@ -69,14 +81,30 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
             out_dir,
         )
         return None
-    model = load_inpainting_module(cfg.ckpt_path)
+    fields = result_fields(cfg, cfg.split, cfg.ckpt_path)
+    if cfg.mode == "colorization":
+        fields["method"] = runtime.choices().get("colorizer", "")
+        try:
+            model = ColorizationProtocol(cfg.colorizer, test_metrics=cfg.colorization_metrics)
+        except MissingWeightsError as err:
+            log.error("%s: skipped. %s", fields["method"], err)
+            write_results(
+                runtime.output_dir(), unavailable_results(cfg.colorization_metrics, err.reason), **fields
+            )
+            return None
+    elif cfg.mode == "inpainting":
+        if cfg.ckpt_path is None:
+            raise ValueError("evaluate.py needs ckpt_path=<run>/checkpoints/last.ckpt (or mode=colorization)")
+        model = load_inpainting_module(cfg.ckpt_path)
+        model.use_colorization(cfg.colorization, recolor=cfg.recolor)
+        fields["method"] = training_choices(cfg.ckpt_path).get("model", type(model).__name__)
+    else:
+        raise ValueError(f"mode must be inpainting or colorization, got {cfg.mode!r}")
     trainer, loggers = build_trainer(cfg)
     try:
         trainer.test(model, datamodule=datamodule)
         results = model.test_results
         if trainer.is_global_zero:
-            fields = result_fields(cfg, cfg.split, str(cfg.ckpt_path))
-            fields["method"] = training_choices(cfg.ckpt_path).get("model", type(model).__name__)
             table = write_results(runtime.output_dir(), results, **fields)
             log.info("Metrics (%s):\n%s", runtime.output_dir(), table)
         return results

@@ -43,6 +43,11 @@ WEIGHTS: dict[str, WeightsFile] = {
     "vgg16": WeightsFile("VGG16 (LPIPS with net='vgg')", VGG16_Weights.DEFAULT.url),
     "alexnet": WeightsFile("AlexNet (LPIPS with net='alex')", AlexNet_Weights.DEFAULT.url),
     "inception": WeightsFile("InceptionV3 (FID, torch-fidelity)", URL_INCEPTION_V3),
+    # richzhang/colorization's `siggraph17(pretrained=True)` caches this file under this name.
+    "siggraph17": WeightsFile(
+        "Zhang et al. 2017 colorization network (guided-colorization baseline)",
+        "https://colorizers.s3.us-east-2.amazonaws.com/siggraph17-df00044c.pth",
+    ),
 }
 
 LPIPS_BACKBONES = {"alex": "alexnet", "vgg": "vgg16"}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from evaluation.results import write_results
+from callbacks.example_writer import ExampleWriter
+from evaluation.results import TEST_SETS_DIR, write_results
 from suite import runtime
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,24 @@ def result_fields(cfg: DictConfig, split: str, checkpoint: str | None) -> dict[s
     }
 
 
+def test_and_write(
+    trainer: pl.Trainer,
+    model: pl.LightningModule,
+    datamodule: pl.LightningDataModule,
+    out_dir: Path,
+    fields: dict,
+) -> dict[str, Any]:
+    """Test on the datamodule's test split; metrics files and examples go to `out_dir` (rank zero)."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, ExampleWriter):
+            callback.out_dir = out_dir / "examples"
+    trainer.test(model, datamodule=datamodule)
+    if trainer.is_global_zero:
+        table = write_results(out_dir, model.test_results, **fields)
+        log.info("Test metrics (%s):\n%s", out_dir, table)
+    return model.test_results
+
+
 def train(cfg: DictConfig) -> dict[str, Any] | None:
     runtime.configure_wandb(cfg)
     pl.seed_everything(cfg.seed, workers=True)
@@ -54,12 +74,22 @@ def train(cfg: DictConfig) -> dict[str, Any] | None:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         if not cfg.get("test", True):
             return None
-        trainer.test(model, datamodule=datamodule)
-        results = model.test_results
-        if trainer.is_global_zero:
-            checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
-            table = write_results(runtime.output_dir(), results, **result_fields(cfg, "test", checkpoint))
-            log.info("Test metrics (%s):\n%s", runtime.output_dir(), table)
+        checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
+        fields = result_fields(cfg, "test", checkpoint)
+        results = test_and_write(trainer, model, datamodule, runtime.output_dir(), fields)
+        # Cross-dataset evaluation (EII Table 2): the same model on other datasets' test splits.
+        eval_masks = instantiate(cfg.mask.eval)
+        for name, data in (cfg.get("test_sets") or {}).items():
+            if name == fields["dataset"]:
+                continue  # the run's own test split, scored above
+            other = instantiate(data, train_masks=None, eval_masks=eval_masks)
+            test_and_write(
+                trainer,
+                model,
+                other,
+                runtime.output_dir() / TEST_SETS_DIR / name,
+                {**fields, "dataset": name},
+            )
         return results
     finally:
         runtime.finish_loggers(loggers)

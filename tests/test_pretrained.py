@@ -16,12 +16,14 @@ from suite.pretrained import (
 )
 
 
-def test_registry_uses_the_file_names_torchvision_and_torch_fidelity_cache():
+def test_registry_uses_the_file_names_the_libraries_cache():
+    """torchvision's, torch-fidelity's and the colorizers release's names (Zhang et al. SIGGRAPH'17)."""
     assert {name: entry.file_name for name, entry in WEIGHTS.items()} == {
         "vgg19": "vgg19-dcbb9e9d.pth",
         "vgg16": "vgg16-397923af.pth",
         "alexnet": "alexnet-owt-7be5be79.pth",
         "inception": "weights-inception-2015-12-05-6726825d.pth",
+        "siggraph17": "siggraph17-df00044c.pth",
     }
 
 

@@ -32,15 +32,31 @@ def with_hints(
 
 
 class Colorizer(ABC):
-    """`colorize(gray, image, mask)`: gray B×1×H×W (complete), image B×3×H×W whose colors are valid where
-    mask is 0, mask B×1×H×W (1 = color missing); returns B×3×H×W RGB in [0, 1] for the whole image (callers
-    composite it with the known pixels). Must work on any device, also when called under torch.no_grad or
-    torch.inference_mode (Lightning's test loop): a colorizer that optimizes enables autograd itself."""
+    """`colorize(gray, image, mask, hint, hint_mask)`: gray B×1×H×W (complete), image B×3×H×W whose colors
+    are valid where mask is 0, mask B×1×H×W (1 = color missing), optional user hints (hint B×3×H×W colors
+    where hint_mask B×1×H×W is 1); returns B×3×H×W RGB in [0, 1] for the whole image (callers composite it
+    with the known pixels). Methods that only see known pixels merge hints with `with_hints`. Must work on
+    any device, also under torch.no_grad or torch.inference_mode (Lightning's test loop): a colorizer that
+    optimizes enables autograd itself."""
 
     name: str = "colorizer"
 
     @abstractmethod
-    def colorize(self, gray: Tensor, image: Tensor, mask: Tensor) -> Tensor: ...
+    def colorize(
+        self,
+        gray: Tensor,
+        image: Tensor,
+        mask: Tensor,
+        hint: Tensor | None = None,
+        hint_mask: Tensor | None = None,
+    ) -> Tensor: ...
 
-    def __call__(self, gray: Tensor, image: Tensor, mask: Tensor) -> Tensor:
-        return self.colorize(gray, image, mask).clamp(0, 1)
+    def __call__(
+        self,
+        gray: Tensor,
+        image: Tensor,
+        mask: Tensor,
+        hint: Tensor | None = None,
+        hint_mask: Tensor | None = None,
+    ) -> Tensor:
+        return self.colorize(gray, image, mask, hint, hint_mask).clamp(0, 1)

@@ -19,7 +19,8 @@ from lightning_modules.common.hinge_loss import hinge_d_loss, hinge_g_loss
 
 
 class GatedConvInpainting(InpaintingModule):
-    """generator / discriminator are Hydra configs, so a checkpoint alone rebuilds the model."""
+    """generator / discriminator are Hydra configs (without channel counts, which follow the bottleneck),
+    so a checkpoint alone rebuilds the model."""
 
     size_multiple = 8  # two stride-2 stages, then contextual attention matches at rate 2
 
@@ -33,21 +34,29 @@ class GatedConvInpainting(InpaintingModule):
         l1_coarse_weight: float = 1.0,
         l1_refine_weight: float = 1.0,
         adversarial_weight: float = 1.0,
+        bottleneck: str = "rgb",
+        colorization: dict | None = None,
         val_metrics: Sequence[str] = VAL_METRICS,
         test_metrics: Sequence[str] = TEST_METRICS,
     ):
-        super().__init__(val_metrics=val_metrics, test_metrics=test_metrics)
+        super().__init__(bottleneck, colorization, val_metrics, test_metrics)
         self.save_hyperparameters()
-        self.generator = instantiate(generator)
-        self.discriminator = instantiate(discriminator)
+        space = self.bottleneck
+        # DeepFill's input adds two channels to the image: ones (its sketch channel) and the mask.
+        self.generator = instantiate(
+            generator, in_channels=space.image_channels + 2, out_channels=space.out_channels
+        )
+        self.discriminator = instantiate(discriminator, in_channels=space.out_channels + 1)
 
-    def generator_input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[masked image in [-1, 1], ones, mask]: DeepFill v2's input (the ones are its sketch channel)."""
-        x = (image * 2 - 1) * (1 - mask)
-        return torch.cat([x, torch.ones_like(mask), mask], dim=1)
+    def generate(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Coarse and refined predictions in [-1, 1] from DeepFill v2's input [masked image, ones, mask];
+        stage 2 starts from the known pixels of the target (RGB, or gray with the monochromic bottleneck)."""
+        x = (self.bottleneck.network_image(image) * 2 - 1) * (1 - mask)
+        known = self.bottleneck.target(image) * 2 - 1
+        return self.generator(torch.cat([x, torch.ones_like(mask), mask], dim=1), mask, known=known)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        _, refined = self.generator(self.generator_input(image, mask), mask)
+        _, refined = self.generate(image, mask)
         return (refined + 1) / 2
 
     def discriminate(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -56,8 +65,8 @@ class GatedConvInpainting(InpaintingModule):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         image, mask = batch["image"], batch["mask"]
-        target = image * 2 - 1
-        coarse, refined = self.generator(self.generator_input(image, mask), mask)
+        target = self.bottleneck.target(image) * 2 - 1
+        coarse, refined = self.generate(image, mask)
         fake = composite(refined, target, mask)
 
         self.toggle_optimizer(opt_d)

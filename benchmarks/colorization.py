@@ -1,0 +1,99 @@
+"""EII's progressive internal colorization: seconds per image, one image at a time vs a batch of 8.
+
+Each image trains its own networks (EII §3.3.2), so this cost is paid per test image; the authors report
+about 30 s per image on a GPU. A batch trains its images' networks together as grouped convolutions
+(colorization_network.py). Images are procedural textures with a centered box hole.
+
+    python benchmarks/colorization.py --device cuda                     # paper schedule, full length
+    python benchmarks/colorization.py --device cpu --iterations-scale 0.004 --sizes 256x256
+    python benchmarks/colorization.py --device cpu --iterations-scale 0.004 --sizes 512x640 --batch 4
+
+On CPU a 512x640 image needs about 3 GiB for the paper's networks (float32), so a batch of 8 needs 24 GiB.
+
+--iterations-scale runs that fraction of every level's iterations and extrapolates the time linearly to
+the full schedule (the per-level setup is then counted 1/scale times: a slight overestimate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from datamodules.datasets.synthetic import SyntheticTextures
+from lightning_modules.external_internal.colorizer import to_gray
+from lightning_modules.external_internal.progressive_colorization import ProgressiveColorization
+from suite.runtime import REPO_ROOT
+
+
+def colorization(preset: str, scale: float) -> tuple[ProgressiveColorization, float]:
+    """The preset with every level's iterations scaled, and the factor that restores the full count."""
+    with initialize_config_dir(str(REPO_ROOT / "conf" / "colorization"), version_base="1.3"):
+        config = compose(preset)
+    full = list(config.iterations)
+    config.iterations = [max(1, round(n * scale)) for n in full]
+    return instantiate(config), sum(full) / sum(config.iterations)
+
+
+def seconds(model: ProgressiveColorization, batch: tuple[torch.Tensor, ...], device: torch.device) -> float:
+    start = time.perf_counter()
+    model.colorize(*batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--preset", default="paper", choices=("paper", "official_code", "fast"))
+    parser.add_argument("--iterations-scale", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--sizes", nargs="+", default=["256x256", "512x640"], help="HEIGHTxWIDTH ...")
+    args = parser.parse_args()
+
+    device = torch.device(args.device)
+    model, extrapolation = colorization(args.preset, args.iterations_scale)
+    warmup, _ = colorization(args.preset, 0)  # one iteration per level
+    print(
+        f"EII progressive colorization, preset {args.preset}: {model.num_blocks} blocks, {model.channels} "
+        f"channels, pyramid {model.pyramid_height}, {device}"
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+        + f", {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
+    )
+    if extrapolation != 1:
+        print(
+            f"ran iterations {list(model.iterations)} per level and extrapolated ×{extrapolation:.1f} to the "
+            "full schedule"
+        )
+    for height, width in (map(int, size.split("x")) for size in args.sizes):
+        textures = SyntheticTextures(size=(height, width)).split("test")
+        images = torch.stack([textures.load(n) for n in range(args.batch)]).to(device)
+        mask = torch.zeros(args.batch, 1, height, width, device=device)
+        mask[..., height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = 1
+        gray = to_gray(images)
+        one, all_ = (gray[:1], images[:1], mask[:1]), (gray, images, mask)
+        for batch in (one, all_):  # kernel selection, allocator, lazy initialization
+            seconds(warmup, batch, device)
+        single = seconds(model, one, device) * extrapolation
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        batched = seconds(model, all_, device) * extrapolation / args.batch
+        memory = (
+            f", peak {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB"
+            if device.type == "cuda"
+            else ""
+        )
+        print(
+            f"{height}x{width}: {single:8.1f} s/image one at a time, {batched:8.1f} s/image in a batch of "
+            f"{args.batch}{memory}: batch speed-up ×{single / batched:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

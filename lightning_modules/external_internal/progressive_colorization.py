@@ -1,0 +1,172 @@
+"""Progressive color restoration (EII §3.3.2): a pyramid of per-image generators fitted coarse to fine.
+
+Level 0 (coarsest) maps the gray image to RGB, G_0(I_0^g); level n maps gray ⊕ the bilinearly upsampled
+output of level n-1 (eq. 2). Each level trains a fresh network with its own Adam on the image's known
+pixels only (eq. 3), then colors the whole image, holes included: the color mapping learned internally is
+applied to the missing region. With pyramid_height 1 this is "ours (base)" (§4.4.2, Table 3).
+
+The whole batch is colorized at once, one independent network per image (colorization_network.py), on
+the input's device, with no host synchronization inside the training loops. An image's result never
+depends on the other images of its batch, and its networks start from the same weights in any batch.
+Alone or at another batch position, though, the grouped convolutions round differently and training
+amplifies rounding (Adam's first steps are about lr · sign(gradient), also for the biases BatchNorm
+cancels, whose gradient is pure rounding): the result is another fit of the same image, bit-identical only
+for the same batch layout on the same hardware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from lightning_modules.external_internal.colorization_network import ColorizationNetwork
+from lightning_modules.external_internal.colorizer import Colorizer
+
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}  # paper eq. 3: L1; public code: MSELoss
+PRECISIONS = ("auto", "bf16", "32")
+
+Level = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # gray, image, hole, hint, hint_mask at one size
+
+
+def pyramid(
+    gray: Tensor, image: Tensor, hole: Tensor, hint: Tensor, hint_mask: Tensor, height: int
+) -> list[Level]:
+    """`height` levels, coarsest first, each half the size of the next: int(H / 2^k) × int(W / 2^k) as in
+    the public code. Gray and colors are box-filtered ("area"); a coarse pixel is a hole if any finer pixel
+    in its box or touching it is one: the public code's 3×3 max-pooling of the hole (EII §3.3.2: no hole
+    pixel may reach the loss), made symmetric and exact for odd sizes, where boxes are not 2×2. A coarse
+    pixel holds a hint if any finer one does, with the mean color of the hints in its box, so that a
+    one-pixel hint steers every level, not only the finest."""
+    levels = [(gray, image, hole, hint, hint_mask)]
+    for _ in range(height - 1):
+        gray, image, hole, hint, hint_mask = levels[-1]
+        size = (gray.shape[-2] // 2, gray.shape[-1] // 2)
+        if min(size) == 0:
+            raise ValueError(f"a {height}-level pyramid needs images of at least {2 ** (height - 1)} pixels")
+        touching = F.max_pool2d(hole, 3, stride=1, padding=1)
+        coverage = F.interpolate(hint_mask, size, mode="area")
+        levels.append(
+            (
+                F.interpolate(gray, size, mode="area"),
+                F.interpolate(image, size, mode="area"),
+                F.adaptive_max_pool2d(touching, size),
+                F.interpolate(hint * hint_mask, size, mode="area") / coverage.clamp_min(1e-12),
+                (coverage > 0).to(hint_mask.dtype),
+            )
+        )
+    return levels[::-1]
+
+
+class ProgressiveColorization(Colorizer):
+    """EII's internal colorization. Defaults are the paper's (appendix A); conf/colorization/ has presets.
+
+    pyramid_height: number of levels (scale factor 2); iterations, lrs: Adam steps and learning rate per
+    level, coarsest first; num_blocks, channels: the ResNet generator of every level; loss: "l1" (paper)
+    or "mse" (public code); precision: "auto" (bf16 autocast on a CUDA device that supports it, else
+    float32), "bf16" or "32"; seed: every image's networks start from the same weights, drawn from the
+    seed whatever the batch.
+    hint_weight: the loss weight of a user color hint's pixels (EII §4.5). A hint is a few pixels among
+    thousands of known ones, and with the paper's L1 loss every pixel pulls equally hard, so an unweighted
+    hint is averaged away; it is a known pixel all the same (the public code has no hints).
+    """
+
+    def __init__(
+        self,
+        pyramid_height: int = 3,
+        iterations: Sequence[int] = (500, 1000, 1000),
+        lrs: Sequence[float] = (0.01, 0.005, 0.003),
+        num_blocks: int = 9,
+        channels: int = 32,
+        loss: str = "l1",
+        precision: str = "auto",
+        seed: int = 0,
+        hint_weight: float = 100.0,
+    ):
+        self.iterations, self.lrs = tuple(int(n) for n in iterations), tuple(float(lr) for lr in lrs)
+        if not len(self.iterations) == len(self.lrs) == pyramid_height >= 1:
+            raise ValueError(
+                f"need one iteration count and one lr per level: pyramid_height {pyramid_height}, "
+                f"iterations {self.iterations}, lrs {self.lrs}"
+            )
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.pyramid_height, self.num_blocks, self.channels = pyramid_height, num_blocks, channels
+        self.loss, self.precision, self.seed, self.hint_weight = LOSSES[loss], precision, seed, hint_weight
+        self.name = "ours_full" if pyramid_height > 1 else "ours_base"  # Table 3's columns
+
+    def colorize(
+        self,
+        gray: Tensor,
+        image: Tensor,
+        mask: Tensor,
+        hint: Tensor | None = None,
+        hint_mask: Tensor | None = None,
+    ) -> Tensor:
+        if not (gray.shape[1], image.shape[1], mask.shape[1]) == (1, 3, 1):
+            raise ValueError(
+                f"need gray B×1, image B×3, mask B×1; got {gray.shape}, {image.shape}, {mask.shape}"
+            )
+        # Lightning's test loop runs under inference_mode, whose tensors cannot be saved for backward.
+        with torch.inference_mode(False), torch.enable_grad():
+            hint = torch.zeros_like(image) if hint is None else hint.float().clone()
+            hint_mask = torch.zeros_like(mask) if hint_mask is None else hint_mask.float().clone()
+            levels = pyramid(
+                gray.float().clone(),
+                image.float().clone(),
+                mask.float().clone(),
+                hint,
+                hint_mask,
+                self.pyramid_height,
+            )
+            generators = [torch.Generator().manual_seed(self.seed) for _ in range(gray.shape[0])]
+            output = None
+            for level, (gray_n, *colors) in enumerate(levels):
+                inputs = gray_n
+                if output is not None:  # eq. 2; bilinear per §3.3.2 (the public code resizes with Lanczos)
+                    upsampled = F.interpolate(output, gray_n.shape[-2:], mode="bilinear", align_corners=False)
+                    inputs = torch.cat([gray_n, upsampled], dim=1)
+                output = self._fit_level(level, inputs, *self._targets(*colors), generators)
+        return output
+
+    def _targets(self, image: Tensor, hole: Tensor, hint: Tensor, hint_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """The colors to fit and their per-pixel loss weights: known pixels 1, hints hint_weight, hole 0."""
+        hinted = hint_mask > 0
+        target = torch.where(hinted, hint, torch.where(hole > 0, 0, image))  # hole colors may be NaN
+        weight = torch.where(hinted, self.hint_weight, 1 - hole)
+        return target, weight
+
+    def _fit_level(
+        self, level: int, inputs: Tensor, target: Tensor, weight: Tensor, generators: list[torch.Generator]
+    ) -> Tensor:
+        """Fit level `level`'s networks to the weighted targets and return their B×3×h×w output."""
+        with torch.device("meta"):  # no default initialization, which would also draw from the global RNG
+            network = ColorizationNetwork(inputs.shape[0], inputs.shape[1], self.num_blocks, self.channels)
+        network = network.to_empty(device=inputs.device)
+        network.init_networks(generators)
+        # Adam is element-wise, so on the stacked parameters it is one Adam per image; fused: one kernel.
+        optimizer = torch.optim.Adam(
+            network.parameters(), lr=self.lrs[level], fused=inputs.device.type == "cuda"
+        )
+        autocast = torch.autocast(inputs.device.type, torch.bfloat16, enabled=self._bf16(inputs.device))
+        # Each network's loss is a mean over its own image, as in the public code; summing them keeps
+        # every image's gradient independent of the batch size.
+        per_image = target[0].numel()
+        for _ in range(self.iterations[level]):
+            optimizer.zero_grad(set_to_none=True)
+            with autocast:
+                output = network(inputs)
+            loss = (self.loss(output.float(), target, reduction="none") * weight).sum() / per_image
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad(), autocast:
+            return network(inputs).float()
+
+    def _bf16(self, device: torch.device) -> bool:
+        if self.precision == "auto":
+            return device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return self.precision == "bf16"

@@ -1,0 +1,189 @@
+"""EII's progressive internal colorization (§3.3.2): what it learns, what it ignores, how it batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from datamodules.datasets.synthetic import SyntheticTextures
+from lightning_modules.external_internal.colorization_network import ColorizationNetwork
+from lightning_modules.external_internal.colorizer import to_gray, with_hints
+from lightning_modules.external_internal.progressive_colorization import ProgressiveColorization, pyramid
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+# Properties that do not need a converged fit run on a few iterations of a small network.
+TINY = {"num_blocks": 1, "channels": 8, "iterations": (10, 10, 10)}
+
+
+def preset(name: str, *overrides: str) -> ProgressiveColorization:
+    with initialize_config_dir(str(CONF / "colorization"), version_base="1.3"):
+        return instantiate(compose(name, overrides=list(overrides)))
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return -10 * torch.log10(((a - b) ** 2).mean(dim=(1, 2, 3)))
+
+
+def test_presets_follow_paper_and_public_code():
+    paper, code, base = preset("paper"), preset("official_code"), preset("base")
+    assert (paper.iterations, paper.lrs, paper.num_blocks, paper.channels) == (
+        (500, 1000, 1000),
+        (0.01, 0.005, 0.003),
+        9,
+        32,
+    )
+    assert paper.loss is F.l1_loss and code.loss is F.mse_loss
+    assert (code.iterations, code.num_blocks, code.lrs) == ((401, 401, 401), 8, paper.lrs)
+    assert (base.pyramid_height, base.iterations, base.lrs, base.name) == (1, (1000,), (0.01,), "ours_base")
+
+
+def test_reproduces_the_image_when_nothing_is_missing():
+    """With every color known the colorization must learn the image's own gray -> RGB mapping."""
+    # Texture 1, four colors in a checkerboard, needs more than the fast schedule (35-37 dB over seeds).
+    images = torch.stack([SyntheticTextures(size=64).split("test").load(i) for i in (0, 2, 3)])
+    gray = to_gray(images)
+    output = preset("fast")(gray, images, torch.zeros_like(gray))
+    assert (psnr(output, images) > 35).all(), psnr(output, images)
+
+
+def test_one_color_hint_sets_the_color_inside_the_hole():
+    """EII §4.5 / appendix C: one user color point decides a color the known pixels cannot tell (there, the
+    eyes). A red disc lies inside the hole and its gray occurs nowhere outside; the user asks for a green
+    of the same gray at its center. Batched with the same image without the hint. The paper's L1 loss:
+    unweighted, the sign gradients of the ~800 fitted known pixels would drown the single pixel's, which
+    is why hints carry `hint_weight` and reach the coarse levels too."""
+    size, blue, yellow = 32, torch.tensor([0.1, 0.2, 0.9]), torch.tensor([0.9, 0.8, 0.1])
+    red, green = torch.tensor([0.9, 0.15, 0.1]), torch.tensor([0.1, 0.5, 0.4])
+    assert abs(to_gray(red.view(1, 3, 1, 1)) - to_gray(green.view(1, 3, 1, 1))).item() < 1e-3
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    disc = (y - 16) ** 2 + (x - 16) ** 2 <= 25
+    image = torch.where(((x // 4) % 2).bool(), yellow.view(3, 1, 1), blue.view(3, 1, 1))
+    image = torch.where(disc, red.view(3, 1, 1), image).expand(2, 3, size, size)
+    mask = torch.zeros(2, 1, size, size)
+    mask[..., 9:24, 9:24] = 1
+    hint, hint_mask = torch.zeros_like(image), torch.zeros_like(mask)
+    hint[0, :, 16, 16], hint_mask[0, :, 16, 16] = green, 1
+    colorization = preset("fast")
+    assert colorization.loss is F.l1_loss
+    output = colorization(to_gray(image), image, mask, hint, hint_mask)
+    assert (output[0, :, 16, 16] - green).abs().max() < 0.05
+    assert (output[1, :, 16, 16] - green).abs().max() > 0.2  # without the hint nothing says green
+    # merged as a plain known pixel (weight 1), the same hint is averaged away under L1
+    known_image, color_mask = with_hints(image, mask, hint, hint_mask)
+    unweighted = colorization(to_gray(image), known_image, color_mask)
+    assert (unweighted[0, :, 16, 16] - green).abs().max() > 0.05
+
+
+def test_batched_networks_equal_separate_networks():
+    """B networks in one module = B fresh torch networks, each with its own BatchNorm and Adam."""
+    seeds, steps = (3, 5, 8), 4
+    singles = []
+    for seed in seeds:
+        torch.manual_seed(seed)  # a fresh torch network initializes itself from the global RNG
+        singles.append(ColorizationNetwork(1, 4, num_blocks=2, channels=8))
+    batched = ColorizationNetwork(len(seeds), 4, num_blocks=2, channels=8)
+    batched.init_networks([torch.Generator().manual_seed(seed) for seed in seeds])
+
+    def assert_same_networks():
+        for n, single in enumerate(singles):
+            for key, value in single.state_dict().items():
+                stacked = batched.state_dict()[key]
+                part = stacked if key.endswith("num_batches_tracked") else stacked.chunk(len(seeds))[n]
+                torch.testing.assert_close(part, value, rtol=1e-5, atol=1e-6, msg=key)
+
+    assert_same_networks()
+    inputs, targets = torch.rand(len(seeds), 4, 12, 10), torch.rand(len(seeds), 3, 12, 10)
+    # BatchNorm cancels the biases before it, so their true gradient is 0 and what autograd returns is
+    # rounding noise, which Adam's first steps (≈ lr · sign) would blow up to ±lr: a larger eps keeps
+    # rounding at rounding size without changing the element-wise equivalence being tested.
+    optimizers = [torch.optim.Adam(single.parameters(), lr=0.01, eps=1e-3) for single in singles]
+    batched_optimizer = torch.optim.Adam(batched.parameters(), lr=0.01, eps=1e-3)
+    for _ in range(steps):
+        outputs = []
+        for n, (single, optimizer) in enumerate(zip(singles, optimizers)):
+            optimizer.zero_grad()
+            outputs.append(single(inputs[n : n + 1]))
+            F.l1_loss(outputs[-1], targets[n : n + 1]).backward()
+            optimizer.step()
+        batched_optimizer.zero_grad()
+        output = batched(inputs)
+        # one mean per network, as ProgressiveColorization sums them
+        F.l1_loss(output, targets, reduction="sum").div(targets[0].numel()).backward()
+        batched_optimizer.step()
+        torch.testing.assert_close(output, torch.cat(outputs), rtol=1e-5, atol=1e-6)
+    assert_same_networks()
+
+
+def hole_batch(height: int, width: int, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    images = torch.stack([SyntheticTextures(size=(height, width)).split("val").load(i) for i in range(count)])
+    mask = torch.zeros(count, 1, height, width)
+    for n in range(count):  # a different box per image, one touching the bottom-right corner
+        top, left = (3 + 5 * n) % (height // 2), (7 * n) % (width // 2)
+        mask[n, :, top : top + height // 2, left : left + width // 2] = 1
+    mask[-1, :, -3:, -2:] = 1
+    return to_gray(images), images, mask
+
+
+def test_an_image_is_colorized_independently_of_its_batch():
+    """Every image's networks start from the same seed-drawn weights whatever its batch, and train on
+    that image alone: its companions in a batch never change its result. (Alone vs in a batch the grouped
+    convolutions round differently, and training amplifies rounding, see the module docstring.)"""
+    gray, images, mask = hole_batch(24, 20, 8)
+    untrained = ProgressiveColorization(seed=7, **{**TINY, "iterations": (0, 0, 0)})
+    alone = torch.cat([untrained(gray[n : n + 1], images[n : n + 1], mask[n : n + 1]) for n in range(4)])
+    torch.testing.assert_close(untrained(gray[:4], images[:4], mask[:4]), alone, rtol=1e-5, atol=1e-5)
+
+    colorization = ProgressiveColorization(seed=7, **TINY)
+    reference = colorization(gray[:4], images[:4], mask[:4])
+    for kept in (0, 3):  # the other three images replaced
+        batch = [n if n == kept else n + 4 for n in range(4)]
+        assert torch.equal(colorization(gray[batch], images[batch], mask[batch])[kept], reference[kept])
+
+
+def test_works_under_inference_mode():
+    """Lightning's test loop calls colorizers under torch.inference_mode."""
+    gray, images, mask = hole_batch(16, 16, 2)
+    colorization = ProgressiveColorization(**TINY)
+    with torch.inference_mode():
+        inferred = colorization(gray, images, mask)
+    torch.testing.assert_close(inferred, colorization(gray, images, mask), rtol=0, atol=0)
+
+
+def test_hole_colors_never_reach_the_loss():
+    """Eq. 3 and the max-pooled mask pyramid: any colors inside the hole give the same result, also when
+    the hole touches the border of an odd-sized image, where coarse pixels are not 2×2 boxes."""
+    gray, images, mask = hole_batch(37, 29, 1)
+    garbage = torch.rand_like(images)
+    garbage[:, 0] = float("nan")  # missing colors may be anything
+    colorization = ProgressiveColorization(**TINY)
+    reference = colorization(gray, images, mask)
+    repainted = colorization(gray, torch.where(mask.bool(), garbage, images), mask)
+    assert torch.equal(reference, repainted)
+    # the same images with their hole colors known would train differently
+    assert not torch.equal(reference, colorization(gray, images, torch.zeros_like(mask)))
+
+
+def test_odd_sizes():
+    gray, images, mask = hole_batch(37, 53, 2)
+    hint_mask = torch.zeros_like(mask)
+    hint_mask[0, 0, 10, 20] = 1  # a one-pixel color hint inside the hole
+    levels = pyramid(gray, images, mask, images, hint_mask, 3)
+    assert [tuple(level[0].shape[-2:]) for level in levels] == [(9, 13), (18, 26), (37, 53)]  # int(H/2^k)
+    # the hint reaches every level (area boxes overlap at odd sizes: maybe two coarse pixels), in its color
+    for _, _, _, hint, hinted in levels:
+        assert hinted[0].sum() >= 1 and hinted[1].sum() == 0
+        where = hinted[0, 0] > 0
+        assert torch.allclose(hint[0][:, where], images[0, :, 10, 20, None].expand(3, int(where.sum())))
+    assert levels[-1][4][0].sum() == 1
+    output = ProgressiveColorization(**TINY)(gray, images, mask)
+    assert output.shape == images.shape and output.isfinite().all()
+
+
+def test_rejects_a_schedule_of_the_wrong_height():
+    with pytest.raises(ValueError, match="one iteration count and one lr per level"):
+        ProgressiveColorization(pyramid_height=2)
