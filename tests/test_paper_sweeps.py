@@ -1,0 +1,142 @@
+"""The external-internal paper's Tables 1-3 as sweeps (sweeps/experiment/), at test sizes: every cell
+runs, and report.py prints each table in the paper's layout.
+
+The four datasets are fixture trees in their distributed layouts; images are resized to 32² and the
+networks, schedules and colorizations shrunk, so that only the plumbing is under test, not the numbers.
+"""
+
+import csv
+
+import pytest
+
+from fixture_trees import celebahq_tree, dtd_tree, paris_tree, places2_tree
+from suite_cli import run
+
+TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
+TINY_TRAINING = (
+    "trainer=debug",
+    "trainer.max_steps=4",
+    "logger=none",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.val_limit=2",
+    "data.test_limit=4",
+    f"data.train_transform.transforms={TINY_IMAGES}",
+    f"data.eval_transform.transforms={TINY_IMAGES}",
+    "model.generator.cnum=8",
+    "model.discriminator.cnum=8",
+    "colorization=fast",
+    "colorization.iterations=[5,5,10]",
+    "colorization.num_blocks=1",
+    "colorization.channels=8",
+)
+DATASETS = ("places2", "paris_streetview", "celebahq", "dtd")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """The four datasets in their distributed layouts, at the folder names conf/data/*.yaml expect."""
+    root = tmp_path_factory.mktemp("datasets")
+    places2_tree(root / "places365", eval_variant="large")
+    paris_tree(root / "paris_streetview")
+    celebahq_tree(root / "CelebAMask-HQ", n=3004)  # EII §4.1: 3,000 random test images, the rest train
+    dtd_tree(root, per_category=284)  # EII §4.1: 840 random test images
+    return root
+
+
+def report_rows(sweep):
+    result = run("report.py", str(sweep))
+    with open(sweep / "report.csv") as f:
+        return result.stdout, list(csv.reader(f))
+
+
+def test_table1_every_backbone_bottleneck_and_dataset(tmp_path, data_dir):
+    sweep = tmp_path / "table1"
+    run(
+        "train.py",
+        "-m",
+        "experiment=ext_int_table1",
+        *TINY_TRAINING,
+        f"paths.data_dir={data_dir}",
+        f"hydra.sweep.dir={sweep}",
+    )
+    markdown, rows = report_rows(sweep)
+    assert "EII Table 1" in markdown
+    header, body = rows[0], rows[1:]
+    assert header == ["method (bottleneck)"] + [
+        f"{d}/{m}" for d in DATASETS for m in ("psnr", "ssim", "lpips")
+    ]
+    assert [row[0] for row in body] == ["gatedconv rgb", "gatedconv mono"]
+    for row in body:
+        psnr_ssim = [value for i, value in enumerate(row[1:]) if i % 3 != 2]
+        assert all(value not in ("missing", "n/a") for value in psnr_ssim), row  # every cell ran
+        assert all(value == "n/a" for i, value in enumerate(row[1:]) if i % 3 == 2)  # no LPIPS weights here
+
+
+def test_table2_cross_dataset(tmp_path, data_dir):
+    sweep = tmp_path / "table2"
+    per_test_set = (
+        [
+            f"test_sets.{name}.{part}.transforms={TINY_IMAGES}"
+            for name in DATASETS
+            for part in ("eval_transform",)
+        ]
+        + [f"test_sets.{name}.test_limit=4" for name in DATASETS]
+        + [f"test_sets.{name}.num_workers=0" for name in DATASETS]
+    )
+    run(
+        "train.py",
+        "-m",
+        "experiment=ext_int_table2",
+        *TINY_TRAINING,
+        *per_test_set,
+        f"paths.data_dir={data_dir}",
+        f"hydra.sweep.dir={sweep}",
+    )
+    markdown, rows = report_rows(sweep)
+    assert "EII Table 2" in markdown
+    assert rows[0] == ["train test", "rgb/psnr", "mono/psnr"]
+    labels = [row[0] for row in rows[1:]]
+    assert labels == [
+        f"{train} {test}"
+        for train in ("places2", "dtd")
+        for test in ("places2", *(d for d in ("dtd", "paris_streetview", "celebahq") if d != train))
+    ] or sorted(labels) == sorted(f"{t} {d}" for t in ("places2", "dtd") for d in DATASETS)
+    for row in rows[1:]:
+        assert all(value not in ("missing", "n/a") for value in row[1:]), row
+
+
+def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
+    """The sweep in two invocations, so that only ours get shrunk networks (the baselines take no such
+    settings); report.py makes one table of both folders."""
+    common = (
+        "evaluate.py",
+        "-m",
+        "experiment=ext_int_table3",
+        "logger=none",
+        "data.num_workers=0",
+        "data.test_limit=4",
+        "data.eval_batch_size=4",
+        f"data.eval_transform.transforms={TINY_IMAGES}",
+        f"paths.data_dir={data_dir}",
+    )
+    run(*common, "colorizer=zhang,domain_transform,levin", f"hydra.sweep.dir={tmp_path / 'baselines'}")
+    run(
+        *common,
+        "colorizer=ours_base,ours_full",
+        "colorizer.num_blocks=1",
+        "colorizer.channels=8",
+        f"hydra.sweep.dir={tmp_path / 'ours'}",
+    )
+    result = run("report.py", str(tmp_path / "baselines"), str(tmp_path / "ours"), "--out", str(tmp_path))
+    with open(tmp_path / "report.csv") as f:
+        rows = list(csv.reader(f))
+    assert "EII Table 3" in result.stdout
+    methods = ("zhang", "domain_transform", "levin", "ours_base", "ours_full")
+    assert rows[0] == ["mask type"] + [f"{c}/{m}" for c in methods for m in ("psnr", "ssim", "lpips")]
+    assert [row[0] for row in rows[1:]] == ["rectangles", "free_form"]
+    for row in rows[1:]:
+        cells = dict(zip(rows[0][1:], row[1:]))
+        assert cells["zhang/psnr"] == "n/a"  # no weights file here: marked, not dropped
+        assert all(cells[f"{c}/psnr"] not in ("missing", "n/a") for c in methods[1:]), row
+    assert "siggraph17-df00044c.pth" in result.stdout
