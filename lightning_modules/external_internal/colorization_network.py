@@ -92,7 +92,8 @@ class ColorizationNetwork(nn.Module):
         batch, channels, height, width = x.shape
         if batch != self.num_networks:
             raise ValueError(f"{self.num_networks} networks got a batch of {batch} images")
-        return self.body(x.reshape(1, batch * channels, height, width)).reshape(batch, 3, height, width)
+        stacked = x.reshape(1, batch * channels, height, width).contiguous(memory_format=torch.channels_last)
+        return self.body(stacked).reshape(batch, 3, height, width)
 
     def init_networks(self, generators: Sequence[torch.Generator]) -> None:
         """Network n initialized like a fresh torch network from generators[n] (CPU generators), so a

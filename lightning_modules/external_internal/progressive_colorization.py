@@ -148,6 +148,7 @@ class ProgressiveColorization(Colorizer):
             network = ColorizationNetwork(inputs.shape[0], inputs.shape[1], self.num_blocks, self.channels)
         network = network.to_empty(device=inputs.device)
         network.init_networks(generators)
+        network = network.to(memory_format=torch.channels_last)
         # Adam is element-wise, so on the stacked parameters it is one Adam per image; fused: one kernel.
         optimizer = torch.optim.Adam(
             network.parameters(), lr=self.lrs[level], fused=inputs.device.type == "cuda"
