@@ -8,7 +8,6 @@ networks, schedules and colorizations shrunk, so that only the plumbing is under
 import csv
 
 import pytest
-
 from fixture_trees import celebahq_tree, dtd_tree, paris_tree, places2_tree
 from suite_cli import run
 
