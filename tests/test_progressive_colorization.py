@@ -187,3 +187,23 @@ def test_odd_sizes():
 def test_rejects_a_schedule_of_the_wrong_height():
     with pytest.raises(ValueError, match="one iteration count and one lr per level"):
         ProgressiveColorization(pyramid_height=2)
+
+
+@pytest.mark.parametrize("loss", ["l1", "mse"])
+def test_a_constant_gray_image_gets_the_loss_minimizing_color(loss):
+    """A blank frame (constant gray) would zero every BatchNorm's variance and overflow Adam (the paper's
+    9-block networks turned such an image to NaN within 25 steps): it gets the constant color of least
+    loss on its known pixels instead (L1: the median, MSE: the mean), and its batch companions still
+    train."""
+    gray, images, mask = hole_batch(16, 16, 2)
+    red, teal = torch.tensor([0.8, 0.2, 0.2]), torch.tensor([0.2, 0.4, 0.0])  # gray 0.376 and 0.296
+    flat = torch.zeros(3, 16, 16) + red[:, None, None]
+    flat[:, :4] = teal[:, None, None]  # a quarter of the known colors differ, under the same gray
+    images[1], gray[1], mask[1] = flat, 0.5, 0.0
+    mask[1, :, 8:, 8:] = 1
+    output = ProgressiveColorization(loss=loss, **TINY)(gray, images, mask)
+    known = mask[1, 0] == 0
+    expected = red if loss == "l1" else flat[:, known].mean(dim=1)
+    torch.testing.assert_close(output[1], expected[:, None, None].expand(3, 16, 16))
+    assert output.isfinite().all()
+    assert psnr(output[:1] * (1 - mask[:1]), images[:1] * (1 - mask[:1])) > 15

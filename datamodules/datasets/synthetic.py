@@ -21,6 +21,9 @@ from datamodules.seeding import SOURCE_STREAM, rng_for
 SUPERSAMPLE = 2  # 2×2 samples per pixel: anti-aliased but still crisp edges
 MIN_COLOR_DISTANCE = 0.3  # per-channel (L∞) distance between the colors of one image
 GRADIENT_PROBABILITY = 0.3
+# A pattern drawn at a scale larger than the image can leave one color (a single stripe, no circle in
+# view): such a draw is redrawn until colors other than the dominant one cover this fraction.
+MIN_MINOR_FRACTION = 0.05
 
 Grid = tuple[np.ndarray, np.ndarray]  # sample-point coordinates in pixels: y (S_h×1), x (1×S_w)
 Pattern = Callable[[np.random.Generator, Grid, int, float], np.ndarray]
@@ -160,8 +163,11 @@ def render_texture(rng: np.random.Generator, height: int, width: int) -> np.ndar
     xs = (np.arange(width * SUPERSAMPLE, dtype=np.float32) + 0.5) / SUPERSAMPLE
     n = int(rng.integers(2, 5))
     colors = distinct_colors(rng, n)
-    pattern = PATTERNS[int(rng.integers(len(PATTERNS)))]
-    labels = pattern(rng, (ys[:, None], xs[None, :]), n, float(min(height, width)))
+    while True:
+        pattern = PATTERNS[int(rng.integers(len(PATTERNS)))]
+        labels = pattern(rng, (ys[:, None], xs[None, :]), n, float(min(height, width)))
+        if 1 - np.bincount(labels.ravel(), minlength=n).max() / labels.size >= MIN_MINOR_FRACTION:
+            break
     # Anti-aliasing: a pixel's color is the mean of its 2×2 samples' colors. The samples' labels form a
     # code < n⁴, and a table of the n⁴ mean colors turns codes into pixels in one lookup.
     code = np.zeros((height, width), dtype=np.intp)

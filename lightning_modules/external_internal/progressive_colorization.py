@@ -27,6 +27,7 @@ from lightning_modules.external_internal.colorizer import Colorizer
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}  # paper eq. 3: L1; public code: MSELoss
 PRECISIONS = ("auto", "bf16", "32")
+FLAT_GRAY_RANGE = 1 / 512  # a gray image whose values span less than half an 8-bit step is constant
 
 Level = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # gray, image, hole, hint, hint_mask at one size
 
@@ -113,25 +114,58 @@ class ProgressiveColorization(Colorizer):
             )
         # Lightning's test loop runs under inference_mode, whose tensors cannot be saved for backward.
         with torch.inference_mode(False), torch.enable_grad():
+            gray, image, mask = gray.float().clone(), image.float().clone(), mask.float().clone()
             hint = torch.zeros_like(image) if hint is None else hint.float().clone()
             hint_mask = torch.zeros_like(mask) if hint_mask is None else hint_mask.float().clone()
-            levels = pyramid(
-                gray.float().clone(),
-                image.float().clone(),
-                mask.float().clone(),
-                hint,
-                hint_mask,
-                self.pyramid_height,
+            # A network fed a constant image outputs one color, and trains unstably: every BatchNorm sees
+            # zero variance and scales its gradient by 1/sqrt(eps), so Adam overflows within a few steps.
+            # For such images (blank frames exist in Places2) the exact answer is the color minimizing the
+            # loss over the known pixels.
+            flat = (gray.amax(dim=(1, 2, 3)) - gray.amin(dim=(1, 2, 3))) < FLAT_GRAY_RANGE
+            output = torch.empty_like(image)
+            if flat.any():
+                target, weight = self._targets(image[flat], mask[flat], hint[flat], hint_mask[flat])
+                output[flat] = self._best_constant(target, weight)
+            if not flat.all():
+                keep = ~flat
+                output[keep] = self._fit_pyramid(
+                    gray[keep], image[keep], mask[keep], hint[keep], hint_mask[keep]
+                )
+        bad = ~output.isfinite().flatten(1).all(dim=1)
+        if bad.any():
+            images = bad.nonzero().flatten().tolist()
+            raise FloatingPointError(
+                f"internal colorization diverged (non-finite colors) for images {images} of the batch; "
+                "lower the learning rates (colorization.lrs) or set colorization.precision=32"
             )
-            generators = [torch.Generator().manual_seed(self.seed) for _ in range(gray.shape[0])]
-            output = None
-            for level, (gray_n, *colors) in enumerate(levels):
-                inputs = gray_n
-                if output is not None:  # eq. 2; bilinear per §3.3.2 (the public code resizes with Lanczos)
-                    upsampled = F.interpolate(output, gray_n.shape[-2:], mode="bilinear", align_corners=False)
-                    inputs = torch.cat([gray_n, upsampled], dim=1)
-                output = self._fit_level(level, inputs, *self._targets(*colors), generators)
         return output
+
+    def _fit_pyramid(
+        self, gray: Tensor, image: Tensor, mask: Tensor, hint: Tensor, hint_mask: Tensor
+    ) -> Tensor:
+        levels = pyramid(gray, image, mask, hint, hint_mask, self.pyramid_height)
+        generators = [torch.Generator().manual_seed(self.seed) for _ in range(gray.shape[0])]
+        output = None
+        for level, (gray_n, *colors) in enumerate(levels):
+            inputs = gray_n
+            if output is not None:  # eq. 2; bilinear per §3.3.2 (the public code resizes with Lanczos)
+                upsampled = F.interpolate(output, gray_n.shape[-2:], mode="bilinear", align_corners=False)
+                inputs = torch.cat([gray_n, upsampled], dim=1)
+            output = self._fit_level(level, inputs, *self._targets(*colors), generators)
+        return output
+
+    def _best_constant(self, target: Tensor, weight: Tensor) -> Tensor:
+        """Per image and channel the constant color of least weighted loss: the weighted mean (MSE) or the
+        weighted median (L1), broadcast to the image size."""
+        values, weights = target.flatten(2), weight.flatten(2).expand_as(target.flatten(2))
+        if self.loss is F.mse_loss:
+            best = (values * weights).sum(-1) / weights.sum(-1).clamp_min(1e-12)
+        else:
+            values, order = values.sort(dim=-1)
+            cumulative = weights.gather(-1, order).cumsum(-1)
+            half = cumulative[..., -1:] / 2
+            best = values.gather(-1, (cumulative < half).sum(-1, keepdim=True)).squeeze(-1)
+        return best[..., None, None].expand_as(target).clone()
 
     def _targets(self, image: Tensor, hole: Tensor, hint: Tensor, hint_mask: Tensor) -> tuple[Tensor, Tensor]:
         """The colors to fit and their per-pixel loss weights: known pixels 1, hints hint_weight, hole 0."""
