@@ -40,23 +40,34 @@ class InpaintingDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any] | list[dict[str, Any]]:
+        """One sample; a list of samples of the same image, one per mask, for training keys when the
+        mask generator masks each image several times (MaskTypesPerImage); `collate` flattens them."""
         epoch_keys, index = ((key[0],), key[1]) if isinstance(key, tuple) else ((), key)
         image = self.images.load(index)
         if self.transform is not None:
             image = self.transform(image, rng_for(self.seed, AUGMENT_STREAM, *epoch_keys, index))
+        image = image.contiguous()
         height, width = image.shape[-2:]
         mask_rng = rng_for(self.seed, MASK_STREAM, *epoch_keys, index)
-        mask = self.masks(height, width, mask_rng, index=None if epoch_keys else index)
-        sample = {
-            "image": image.contiguous(),
-            "mask": torch.as_tensor(mask, dtype=torch.float32)[None],
-            "index": index,
-            "path": self.images.name(index),
-        }
+        if epoch_keys:
+            masks = self.masks.draw_per_image(height, width, mask_rng)
+        else:
+            masks = [self.masks(height, width, mask_rng, index=index)]
+        samples = [
+            {
+                "image": image,
+                "mask": torch.as_tensor(mask, dtype=torch.float32)[None],
+                "index": index,
+                "path": self.images.name(index),
+            }
+            for mask in masks
+        ]
         if self.hint_dir is not None:
-            sample["hint"], sample["hint_mask"] = self._hints(index, (height, width))
-        return sample
+            hint, hint_mask = self._hints(index, (height, width))
+            for sample in samples:
+                sample["hint"], sample["hint_mask"] = hint, hint_mask
+        return samples[0] if len(samples) == 1 else samples
 
     def _hints(self, index: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """User color hints for image `index`: <hint_dir>/{index:06d}.png (RGBA), none if absent."""
@@ -66,8 +77,10 @@ class InpaintingDataset(Dataset):
         return torch.zeros(3, *size), torch.zeros(1, *size)
 
 
-def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """default_collate, with an actionable message when images of one batch differ in size."""
+def collate(items: list[dict[str, Any] | list[dict[str, Any]]]) -> dict[str, Any]:
+    """default_collate of the samples (an image's several samples side by side), with an actionable
+    message when images of one batch differ in size."""
+    samples = [sample for item in items for sample in (item if isinstance(item, list) else [item])]
     sizes = {tuple(s["image"].shape) for s in samples}
     if len(sizes) > 1:
         names = ", ".join(f"{s['path']} {tuple(s['image'].shape[-2:])}" for s in samples[:4])

@@ -187,30 +187,34 @@ class PolyphaseSubsample:
         return f"PolyphaseSubsample(factor={self.factor}, random_phase={self.random_phase})"
 
 
-def polyphase_split(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """B×C×H×W -> (B·f²)×C×⌈H/f⌉×⌈W/f⌉: every image's f² phases, phase (i, j) at b·f² + i·f + j.
+def polyphase_split(x: torch.Tensor, factor: int | Sequence[int]) -> torch.Tensor:
+    """B×C×H×W -> (B·fh·fw)×C×⌈H/fh⌉×⌈W/fw⌉: every image's fh·fw phases, phase (i, j) at b·fh·fw + i·fw + j.
 
     DeepGIN §6.1 runs large test images as 256² sub-images this way and interleaves the results back with
-    `polyphase_merge`. H and W that are not multiples of f are padded at the bottom/right by repeating
-    the last row/column (at most f − 1 pixels); pass the original size to `polyphase_merge` to crop them
-    away again.
+    `polyphase_merge`. `factor` is one int for both axes or (fh, fw): a 1024×1536 image splits into 4×6
+    sub-images of 256². H and W that are not multiples of the factors are padded at the bottom/right by
+    repeating the last row/column (at most f − 1 pixels); pass the original size to `polyphase_merge` to
+    crop them away again.
     """
-    f = factor
+    fh, fw = _pair(factor)
     b, c, h, w = x.shape
-    pad_h, pad_w = -h % f, -w % f
+    pad_h, pad_w = -h % fh, -w % fw
     if pad_h or pad_w:
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    hs, ws = (h + pad_h) // f, (w + pad_w) // f
-    # x[b, c, hs_i * f + i, ws_j * f + j] -> out[b * f² + i * f + j, c, hs_i, ws_j]
-    return x.reshape(b, c, hs, f, ws, f).permute(0, 3, 5, 1, 2, 4).reshape(b * f * f, c, hs, ws)
+    hs, ws = (h + pad_h) // fh, (w + pad_w) // fw
+    # x[b, c, hs_i * fh + i, ws_j * fw + j] -> out[b * fh * fw + i * fw + j, c, hs_i, ws_j]
+    return x.reshape(b, c, hs, fh, ws, fw).permute(0, 3, 5, 1, 2, 4).reshape(b * fh * fw, c, hs, ws)
 
 
-def polyphase_merge(x: torch.Tensor, factor: int, size: tuple[int, int] | None = None) -> torch.Tensor:
-    """The exact inverse of `polyphase_split`: (B·f²)×C×h×w -> B×C×(h·f)×(w·f), cropped to `size`
+def polyphase_merge(
+    x: torch.Tensor, factor: int | Sequence[int], size: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """The exact inverse of `polyphase_split`: (B·fh·fw)×C×h×w -> B×C×(h·fh)×(w·fw), cropped to `size`
     (the (H, W) before splitting) when given."""
-    f = factor
+    fh, fw = _pair(factor)
     n, c, hs, ws = x.shape
-    if n % (f * f):
-        raise ValueError(f"polyphase_merge: batch {n} is not a multiple of factor² = {f * f}")
-    out = x.reshape(n // (f * f), f, f, c, hs, ws).permute(0, 3, 4, 1, 5, 2).reshape(-1, c, hs * f, ws * f)
+    if n % (fh * fw):
+        raise ValueError(f"polyphase_merge: batch {n} is not a multiple of the {fh}×{fw} phases")
+    out = x.reshape(n // (fh * fw), fh, fw, c, hs, ws).permute(0, 3, 4, 1, 5, 2)
+    out = out.reshape(-1, c, hs * fh, ws * fw)
     return out if size is None else out[..., : size[0], : size[1]]

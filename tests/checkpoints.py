@@ -1,5 +1,5 @@
-"""Runs that several tests read, made once per test session: a tiny trained GatedConv checkpoint, and
-whatever else a test file builds with `shared_run_dir`.
+"""Runs that several tests read, made once per test session: tiny trained GatedConv and DeepGIN
+checkpoints, and whatever else a test file builds with `shared_run_dir`.
 
 Under pytest-xdist, tests of one file may land on different workers; the first worker to ask for a run
 makes it under a file lock, the others wait and read it.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from suite_cli import TINY, run
+from suite_cli import DEEPGIN_TINY, TINY, run
 
 # Tests run two-way parallel on two cores: more threads per process only contend.
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1"}
@@ -49,3 +49,19 @@ def tiny_gatedconv_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
 
     return shared_run_dir(tmp_path_factory, "tiny_gatedconv", train) / "checkpoints" / "last.ckpt"
+
+
+def tiny_deepgin_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """last.ckpt of a DeepGIN (width 4) trained by `train.py` through its warm-up and main stage."""
+
+    def train(run_dir: Path) -> None:
+        run(
+            "train.py",
+            *DEEPGIN_TINY,
+            "test=false",
+            "logger=none",
+            f"hydra.run.dir={run_dir}",
+            env=SINGLE_THREAD,
+        )
+
+    return shared_run_dir(tmp_path_factory, "tiny_deepgin", train) / "checkpoints" / "last.ckpt"

@@ -39,3 +39,28 @@ def run(script: str, *overrides: str, env: dict[str, str] | None = None, check: 
             f"{script} {' '.join(overrides)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
         )
     return result
+
+
+# DeepGIN as published (experiment=deepgin: AIM 2020 masks three per image, rotation / polyphase / flip),
+# shrunk: 32² textures resized to 64² then one 2× polyphase phase, width 4, a random-weight VGG19 (by
+# name), and a 1 + 1 + 1 epoch schedule of two batches each.
+DEEPGIN_TINY = (
+    "experiment=deepgin",
+    "trainer=debug",
+    "trainer.max_epochs=3",
+    "trainer.max_steps=-1",
+    "data.source.size=32",
+    "data.source.num_train=4",
+    "data.source.num_val=4",
+    "data.source.num_test=4",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.train_transform.transforms.0.size=64",
+    "model.generator.width=4",
+    "model.discriminator.ndf=8",
+    "model.perceptual.weights=random",
+    "model.perceptual.input_size=null",
+    "model.warmup_epochs=1",
+    "model.constant_epochs=1",
+    "model.decay_epochs=1",
+)

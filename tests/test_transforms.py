@@ -29,13 +29,14 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-@pytest.mark.parametrize("factor", [1, 2, 3])
+@pytest.mark.parametrize("factor", [1, 2, 3, (2, 3), (4, 1)])
 @pytest.mark.parametrize("size", [(12, 18), (13, 17), (5, 4)])
 def test_polyphase_merge_inverts_split_exactly(factor, size):
     x = torch.rand(2, 3, *size)
     parts = polyphase_split(x, factor)
-    hs, ws = -(-size[0] // factor), -(-size[1] // factor)
-    assert parts.shape == (2 * factor**2, 3, hs, ws)
+    fh, fw = (factor, factor) if isinstance(factor, int) else factor
+    hs, ws = -(-size[0] // fh), -(-size[1] // fw)
+    assert parts.shape == (2 * fh * fw, 3, hs, ws)
     assert torch.equal(polyphase_merge(parts, factor, size=size), x)
 
 
@@ -47,8 +48,17 @@ def test_polyphase_split_order_and_inverse_the_other_way():
             for j in range(2):
                 assert torch.equal(parts[b * 4 + i * 2 + j], x[b, :, i::2, j::2])
     assert torch.equal(polyphase_split(polyphase_merge(parts, 2), 2), parts)
-    with pytest.raises(ValueError, match="not a multiple of factor"):
+    with pytest.raises(ValueError, match="not a multiple of the 2×2 phases"):
         polyphase_merge(parts[:3], 2)
+
+
+def test_polyphase_split_with_one_factor_per_axis():
+    """DeepGIN §6.1 at 1024×1536: 4×6 sub-images of 256², each every 4th row and every 6th column."""
+    x = torch.rand(1, 3, 1024, 1536)
+    parts = polyphase_split(x, (4, 6))
+    assert parts.shape == (24, 3, 256, 256)
+    assert torch.equal(parts[1 * 6 + 5], x[0, :, 1::4, 5::6])
+    assert torch.equal(polyphase_merge(parts, (4, 6)), x)
 
 
 def test_polyphase_subsample_takes_one_phase():

@@ -21,3 +21,10 @@ class MaskGenerator(ABC):
         self, height: int, width: int, rng: np.random.Generator, index: int | None = None
     ) -> np.ndarray:
         """Return an H×W float32 array with values in {0, 1}, 1 = missing."""
+
+    def draw_per_image(
+        self, height: int, width: int, rng: np.random.Generator, index: int | None = None
+    ) -> list[np.ndarray]:
+        """The training masks of one image, each making one sample of it: a single mask, except for
+        generators that mask every training image several times (DeepGIN's three mask types, §5.1)."""
+        return [self(height, width, rng, index)]

@@ -1,4 +1,4 @@
-"""One mask type per sample, chosen at random: training and evaluation on a mix of mask sets."""
+"""Several mask types: one per sample chosen at random, or every type on every training image."""
 
 from __future__ import annotations
 
@@ -45,3 +45,18 @@ class MaskMixture(MaskGenerator):
     ) -> np.ndarray:
         choice = rng.choice(len(self.generators), p=self.probabilities)
         return self.generators[choice](height, width, rng, index)
+
+
+class MaskTypesPerImage(MaskMixture):
+    """Every training image is masked once by each generator, giving one sample per mask type (DeepGIN
+    §5.1: "we applied the three types of masks to each training image to get three different masked
+    images ... this can balance the three types of masks"): a batch of B images holds B × types samples.
+
+    A single draw (evaluation, exported mask sets) is MaskMixture's, so the evaluation masks are those
+    of the plain mixture with the same generators and weights.
+    """
+
+    def draw_per_image(
+        self, height: int, width: int, rng: np.random.Generator, index: int | None = None
+    ) -> list[np.ndarray]:
+        return [generator(height, width, rng, index) for generator in self.generators]

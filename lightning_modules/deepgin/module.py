@@ -1,0 +1,232 @@
+"""DeepGIN (Li et al., "DeepGIN: Deep Generative Inpainting Network for Extreme Image Inpainting",
+ECCV-W 2020) as a LightningModule: losses of §4.2, two-stage training of §5.1, polyphase inference of §6.1.
+
+Per batch in the main stage: one generator step on L1 + adversarial + perceptual + style + TV (gradient
+norm clipped), then one step of the two-scale conditional discriminator on the same completed images, in
+the authors' order. The warm-up stage trains the generator on the L1 loss alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch.optim.lr_scheduler import LambdaLR
+
+from datamodules.transforms import polyphase_merge, polyphase_split
+from lightning_modules.base import TEST_METRICS, VAL_METRICS, InpaintingModule, composite
+from lightning_modules.common.hinge_loss import hinge_d_loss, hinge_g_loss
+from lightning_modules.common.perceptual_loss import PerceptualStyleLoss
+from lightning_modules.common.pixel_losses import hole_valid_l1, total_variation
+from lightning_modules.deepgin.generator import DeepGINGenerator, resize4
+from lightning_modules.deepgin.schedule import TwoStageSchedule
+
+log = logging.getLogger(__name__)
+
+
+class DeepGINInpainting(InpaintingModule):
+    """generator / discriminator are Hydra configs and perceptual the PerceptualStyleLoss arguments; the
+    networks' channel counts follow the bottleneck, so a checkpoint alone rebuilds the model. Stage lengths are epochs (conf/model/deepgin.yaml
+    for every value and its source)."""
+
+    size_multiple = DeepGINGenerator.size_multiple
+
+    def __init__(
+        self,
+        generator: DictConfig | dict,
+        discriminator: DictConfig | dict,
+        perceptual: DictConfig | dict,
+        g_lr: float = 1e-4,
+        d_lr: float = 4e-4,
+        betas: Sequence[float] = (0.5, 0.999),
+        warmup_epochs: int = 10,
+        constant_epochs: int = 10,
+        decay_epochs: int = 90,
+        gradient_clip_norm: float | None = 3.0,
+        hole_weight: float = 5.0,
+        adversarial_weight: float = 1e-3,
+        perceptual_weight: float = 0.05,
+        style_weight: float = 80.0,
+        tv_weight: float = 0.1,
+        tv_distance: str = "l1",
+        sub_image_size: int | None = 256,
+        self_ensemble: bool = False,
+        inference_batch_size: int = 8,
+        bottleneck: str = "rgb",
+        colorization: dict | None = None,
+        val_metrics: Sequence[str] = VAL_METRICS,
+        test_metrics: Sequence[str] = TEST_METRICS,
+    ):
+        super().__init__(bottleneck, colorization, val_metrics, test_metrics)
+        self.save_hyperparameters()
+        space = self.bottleneck
+        # G1 sees the image with its holes filled with 1 and the mask (§3; RGB + gray with mono).
+        self.generator = instantiate(
+            generator, in_channels=space.image_channels + 1, out_channels=space.out_channels
+        )
+        # D sees concat(I_in, I): the masked input and a completed or real image (§4.1).
+        self.discriminator = instantiate(discriminator, in_channels=2 * space.out_channels)
+        self.schedule = TwoStageSchedule(warmup_epochs, constant_epochs, decay_epochs)
+        self._perceptual_loss: PerceptualStyleLoss | None = None
+
+    # --- networks ------------------------------------------------------------------------------------
+    def generate(
+        self, image: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """I_coarse, I_out and I_lr (None for the variants without G2 / BP), in [0, 1]."""
+        holes_white = self.bottleneck.network_image(image) * (1 - mask) + mask
+        known = self.bottleneck.target(image)
+        return self.generator(torch.cat([holes_white, mask], dim=1), mask, known=known)
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        coarse, out, _ = self.generate(image, mask)
+        return coarse if out is None else out
+
+    def discriminate(self, masked: torch.Tensor, image: torch.Tensor) -> list[torch.Tensor]:
+        """Patch logits of D1 and D2 for concat(I_in, I) (§4.1)."""
+        return self.discriminator(torch.cat([masked, image], dim=1))
+
+    @property
+    def perceptual_loss(self) -> PerceptualStyleLoss:
+        if self._perceptual_loss is None:
+            # Not a submodule: VGG19 is no part of the model, so checkpoints stay small and evaluate /
+            # predict never need its weights file. Built on first use, on the module's device.
+            loss = PerceptualStyleLoss(**self.hparams.perceptual).to(self.device)
+            object.__setattr__(self, "_perceptual_loss", loss)
+        return self._perceptual_loss
+
+    # --- training ------------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        self.perceptual_loss  # noqa: B018 -- fail before the warm-up, not after it, if VGG19 is missing
+        max_epochs = self.trainer.max_epochs
+        if max_epochs is None or max_epochs < 0 or max_epochs > self.schedule.total_epochs:
+            log.warning(
+                "trainer.max_epochs=%s runs past the %d epochs of the schedule (warm-up %d + constant %d + "
+                "decay %d), whose learning rates are then zero",
+                max_epochs,
+                self.schedule.total_epochs,
+                self.schedule.warmup_epochs,
+                self.schedule.constant_epochs,
+                self.schedule.decay_epochs,
+            )
+
+    def on_train_epoch_start(self) -> None:
+        # Manual optimization: Lightning does not step schedulers. Catching up to the epoch (rather than
+        # stepping at each epoch's end) also holds when a run resumes from a checkpoint written after an
+        # epoch's last batch, for which Lightning skips that epoch's end hooks.
+        with warnings.catch_warnings():
+            # D's scheduler keeps counting epochs through the warm-up, in which D never steps.
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step\\(\\)` before")
+            for scheduler in self.lr_schedulers():
+                while scheduler.last_epoch < self.current_epoch:
+                    scheduler.step()
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        hp = self.hparams
+        image, mask = batch["image"], batch["mask"]
+        target = self.bottleneck.target(image)
+        coarse, out, low_res = self.generate(image, mask)
+        output = coarse if out is None else out
+
+        self.toggle_optimizer(opt_g)
+        # §4.2 Eq. (1): I_coarse and I_out against I_gt, I_lr against I_gt downsampled 4×.
+        l1 = hole_valid_l1(coarse, target, mask, hp.hole_weight)
+        if out is not None:
+            l1 = l1 + hole_valid_l1(out, target, mask, hp.hole_weight)
+        if low_res is not None:
+            l1 = l1 + hole_valid_l1(low_res, resize4(target), resize4(mask), hp.hole_weight)
+        logs = {"train/l1": l1}
+        warmup = self.schedule.is_warmup(self.current_epoch)
+        if warmup:  # §5.1: "we trained only the generators by using the L1 loss"
+            g_loss = l1
+        else:
+            completed = composite(output, target, mask)
+            masked = target * (1 - mask) + mask  # I_in, the input with its holes filled with 1
+            g_adv = sum(hinge_g_loss(logits) for logits in self.discriminate(masked, completed))  # Eq. (2)
+            perceptual, style = self.perceptual_loss([output, completed], target)  # Eqs. (4), (5)
+            tv = total_variation(completed, hp.tv_distance)  # Eq. (6)
+            g_loss = (
+                l1
+                + hp.adversarial_weight * g_adv
+                + hp.perceptual_weight * perceptual
+                + hp.style_weight * style
+                + hp.tv_weight * tv
+            )  # Eq. (7)
+            logs |= {
+                "train/g_adv": g_adv,
+                "train/perceptual": perceptual,
+                "train/style": style,
+                "train/tv": tv,
+            }
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        if hp.gradient_clip_norm is not None:
+            self.clip_gradients(
+                opt_g, gradient_clip_val=hp.gradient_clip_norm, gradient_clip_algorithm="norm"
+            )
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+        logs |= {"train/g_loss": g_loss, "train/g_lr": opt_g.param_groups[0]["lr"]}
+
+        if not warmup:
+            self.toggle_optimizer(opt_d)
+            # Real and completed images in one pass (one spectral-norm power iteration per step).
+            logits = self.discriminate(torch.cat([masked, masked]), torch.cat([target, completed.detach()]))
+            # Eq. (3) summed over both scales; hinge_d_loss halves it, the authors' 0.5 × (real + fake).
+            d_loss = sum(hinge_d_loss(*scale.chunk(2)) for scale in logits)
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(d_loss)
+            opt_d.step()
+            self.untoggle_optimizer(opt_d)
+            logs["train/d_loss"] = d_loss
+        self.log_dict(logs, prog_bar=False)
+
+    def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[LambdaLR]]:
+        hp = self.hparams
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.g_lr, betas=tuple(hp.betas))
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.d_lr, betas=tuple(hp.betas))
+        return [opt_g, opt_d], [LambdaLR(opt_g, self.schedule), LambdaLR(opt_d, self.schedule)]
+
+    # --- inference -----------------------------------------------------------------------------------
+    def polyphase_factors(self, height: int, width: int) -> tuple[int, int]:
+        """Sub-images per axis: the nearest number that makes them about `sub_image_size` (the authors
+        round to the nearest multiple of 256); (1, 1) when sub_image_size is None."""
+        size = self.hparams.sub_image_size
+        if size is None:
+            return 1, 1
+        return max(1, round(height / size)), max(1, round(width / size))
+
+    @torch.no_grad()
+    def predict_output(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """§6.1: a large image is split into polyphase sub-images of about the training size (every f-th
+        pixel: the scale the network saw after the 512² resize and 2× subsampling of §5.1), each is
+        inpainted, and the results are interleaved back; the composite then restores the known pixels."""
+        height, width = image.shape[-2:]
+        factors = self.polyphase_factors(height, width)
+        images, masks = polyphase_split(image, factors), polyphase_split(mask, factors)
+        step = self.hparams.inference_batch_size
+        outputs = [
+            self._self_ensemble(images[i : i + step], masks[i : i + step])
+            for i in range(0, len(images), step)
+        ]
+        return polyphase_merge(torch.cat(outputs), factors, size=(height, width))
+
+    def _self_ensemble(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The output, or with self_ensemble the mean over the identity, rotations by 90, 180 and 270°
+        and a horizontal flip, each undone (the authors' test_ensemble.py; not in the paper)."""
+        run = super().predict_output
+        if not self.hparams.self_ensemble:
+            return run(image, mask)
+        dims = (-2, -1)
+        outputs = [
+            torch.rot90(run(torch.rot90(image, k, dims), torch.rot90(mask, k, dims)), -k, dims)
+            for k in range(4)
+        ]
+        outputs.append(run(image.flip(-1), mask.flip(-1)).flip(-1))
+        return torch.stack(outputs).mean(0)
