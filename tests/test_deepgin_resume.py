@@ -44,7 +44,18 @@ def test_resume_from_the_warmup_reproduces_the_uninterrupted_run(tmp_path, unint
     assert (stopped["epoch"], stopped["global_step"]) == (1, stop_after)  # inside the warm-up
     assert stopped["optimizer_states"][1]["state"] == {}  # D has not stepped yet
     assert [s["last_epoch"] for s in stopped["lr_schedulers"]] == [1, 1]
+    assert_resumes_to(tmp_path, uninterrupted)
 
+
+def test_resume_after_the_last_batch_of_a_decay_epoch(tmp_path, uninterrupted):
+    """Lightning resumes such a checkpoint into the next epoch without that epoch's start hook (and
+    without the finished epoch's end hook): the learning rate must still drop for it."""
+    stopped = train(tmp_path / "stopped", "trainer.max_steps=12")
+    assert (stopped["epoch"], stopped["global_step"]) == (3, 12)
+    assert_resumes_to(tmp_path, uninterrupted)
+
+
+def assert_resumes_to(tmp_path: Path, uninterrupted: dict) -> None:
     resumed = train(tmp_path / "resumed", f"ckpt_path={tmp_path / 'stopped' / 'checkpoints' / 'last.ckpt'}")
     assert resumed["global_step"] == uninterrupted["global_step"] == TOTAL_STEPS
     assert resumed["epoch"] == uninterrupted["epoch"] == 4

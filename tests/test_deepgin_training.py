@@ -131,10 +131,14 @@ class StageRecorder(pl.Callback):
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
         if batch_idx == 0:
-            opt_g, opt_d = (opt.optimizer for opt in module.optimizers())
             d_params = [p.detach().clone() for p in module.discriminator.parameters()]
-            self.epochs.append({"lrs": (opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"])})
+            self.epochs.append({})
             self.start = (trainer.global_step, d_params)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if batch_idx == 0:  # the rates this epoch's first step used
+            opt_g, opt_d = (opt.optimizer for opt in module.optimizers())
+            self.epochs[-1]["lrs"] = (opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"])
 
     def on_train_epoch_end(self, trainer, module):
         step, d_params = self.start

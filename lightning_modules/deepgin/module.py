@@ -115,10 +115,11 @@ class DeepGINInpainting(InpaintingModule):
                 self.schedule.decay_epochs,
             )
 
-    def on_train_epoch_start(self) -> None:
-        # Manual optimization: Lightning does not step schedulers. Catching up to the epoch (rather than
-        # stepping at each epoch's end) also holds when a run resumes from a checkpoint written after an
-        # epoch's last batch, for which Lightning skips that epoch's end hooks.
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
+        # Manual optimization: Lightning does not step schedulers. They step once per epoch, catching up
+        # with the epoch at any batch rather than counting epoch hooks: a run resumed from a checkpoint
+        # written after an epoch's last batch enters the next epoch without its start hook (and without
+        # the finished epoch's end hook).
         with warnings.catch_warnings():
             # D's scheduler keeps counting epochs through the warm-up, in which D never steps.
             warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step\\(\\)` before")
