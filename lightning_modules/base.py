@@ -153,9 +153,10 @@ class InpaintingModule(pl.LightningModule):
 
 
 def load_inpainting_module(
-    ckpt_path: str | Path, map_location: str | torch.device = "cpu"
+    ckpt_path: str | Path, map_location: str | torch.device = "cpu", **hparams: Any
 ) -> InpaintingModule:
-    """Any method's LightningModule from a checkpoint written by this suite."""
+    """Any method's LightningModule from a checkpoint written by this suite; `hparams` replace saved
+    hyper-parameters, e.g. inference options such as DeepGIN's self_ensemble."""
     path = Path(ckpt_path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -168,5 +169,5 @@ def load_inpainting_module(
         raise ValueError(f"{path} was not written by this suite's training (no 'inpainting_module' entry)")
     module_name, _, class_name = qualname.rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name)
-    model = cls.load_from_checkpoint(path, map_location=map_location)
+    model = cls.load_from_checkpoint(path, map_location=map_location, **hparams)
     return model.eval()

@@ -95,7 +95,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     elif cfg.mode == "inpainting":
         if cfg.ckpt_path is None:
             raise ValueError("evaluate.py needs ckpt_path=<run>/checkpoints/last.ckpt (or mode=colorization)")
-        model = load_inpainting_module(cfg.ckpt_path)
+        model = load_inpainting_module(cfg.ckpt_path, **(cfg.model_overrides or {}))
         model.use_colorization(cfg.colorization, recolor=cfg.recolor)
         fields["method"] = training_choices(cfg.ckpt_path).get("model", type(model).__name__)
     else:

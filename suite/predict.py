@@ -125,7 +125,7 @@ def predict(cfg: DictConfig) -> int:
             "hint": (Path(cfg.hint_dir) if cfg.hint_dir else None, cfg.hint_suffix),
         }
         pairs = find_inputs(Path(cfg.input_dir), companions)
-        model = load_inpainting_module(cfg.ckpt_path, map_location=device)
+        model = load_inpainting_module(cfg.ckpt_path, map_location=device, **(cfg.model_overrides or {}))
         model.use_colorization(cfg.colorization, recolor=cfg.recolor)
     except FileNotFoundError as err:
         # A wrong path on the command line: its message says what to pass, a traceback would bury it.

@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from PIL import Image
 from suite_cli import run
 
+from lightning_modules.base import load_inpainting_module
 from lightning_modules.deepgin.generator import init_weights
 from lightning_modules.deepgin.module import DeepGINInpainting
 
@@ -107,6 +108,7 @@ def test_predict_a_1024_by_1536_photo(checkpoint, tmp_path):
         f"ckpt_path={checkpoint}",
         f"input_dir={photos}",
         f"hydra.run.dir={tmp_path / 'run'}",
+        "model_overrides={inference_batch_size:24}",  # all 4×6 sub-images in one pass
         env=SINGLE_THREAD,
     )
     assert "inpainted street.png (1536×1024" in result.stdout + result.stderr
@@ -114,3 +116,16 @@ def test_predict_a_1024_by_1536_photo(checkpoint, tmp_path):
     assert output.shape == rgb.shape
     assert np.array_equal(output[~hole], rgb[~hole])  # known pixels unchanged, exactly
     assert np.abs(output[hole].astype(int) - rgb[hole]).mean() > 0  # the holes were filled anew
+
+
+def test_inference_options_change_at_load_time(checkpoint):
+    """evaluate.py / predict.py model_overrides={...}: e.g. the self-ensemble for a model trained without."""
+    plain = load_inpainting_module(checkpoint)
+    ensemble = load_inpainting_module(checkpoint, self_ensemble=True)
+    assert not plain.hparams.self_ensemble and ensemble.hparams.self_ensemble
+    image, mask = inputs(32, 48)
+    assert torch.equal(
+        ensemble.generator.state_dict()["coarse.layers.0.weight"],
+        plain.generator.state_dict()["coarse.layers.0.weight"],
+    )
+    assert not torch.allclose(ensemble.predict_output(image, mask), plain.predict_output(image, mask))
