@@ -1,0 +1,123 @@
+"""DeepGIN speed at 256²: Lightning training steps per second in the main stage (a G step on all losses,
+then a D step) and in the warm-up (G on L1 only), and inference images per second.
+
+    python benchmarks/deepgin.py                                    # CPU, full width 32, batch 1
+    python benchmarks/deepgin.py --device gpu --precision bf16-mixed --batch-size 12
+
+Batches come from memory, so the figures are the model's speed alone. VGG19 has random weights here
+(speed does not depend on them, and no weights file is needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pytorch_lightning as pl
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from torch.utils.data import DataLoader, Dataset
+
+from suite.runtime import REPO_ROOT
+
+
+class RepeatedBatch(Dataset):
+    def __init__(self, size: int, batch_size: int, length: int):
+        generator = torch.Generator().manual_seed(0)
+        self.batch = {
+            "image": torch.rand(batch_size, 3, size, size, generator=generator),
+            "mask": torch.zeros(batch_size, 1, size, size),
+        }
+        self.batch["mask"][..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        return self.batch
+
+
+class Timer(pl.Callback):
+    def __init__(self):
+        self.times = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize()
+        self.times.append(time.perf_counter())
+
+
+def build(overrides: list[str]) -> torch.nn.Module:
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        return instantiate(compose("train", overrides=overrides).model)
+
+
+def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: bool) -> float:
+    """Batches per second in one stage (one epoch of it)."""
+    stage = [f"model.warmup_epochs={int(warmup_stage)}", "model.constant_epochs=1", "model.decay_epochs=0"]
+    model = build([*overrides, *stage])
+    timer = Timer()
+    trainer = pl.Trainer(
+        accelerator=args.device,
+        devices=1,
+        precision=args.precision,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[timer],
+    )
+    total = args.warmup + args.batches
+    trainer.fit(model, DataLoader(RepeatedBatch(args.size, args.batch_size, total), batch_size=None))
+    return args.batches / (timer.times[-1] - timer.times[args.warmup - 1])
+
+
+def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:
+    """Images per second of `inpaint` (the path evaluate and predict take)."""
+    model = build(overrides)
+    device = torch.device("cuda" if args.device == "gpu" else "cpu")
+    model = model.to(device).eval()
+    batch = RepeatedBatch(args.size, args.batch_size, 1)[0]
+    image, mask = batch["image"].to(device), batch["mask"].to(device)
+    dtype = torch.bfloat16 if args.precision.startswith("bf16") else None
+    times = []
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        for _ in range(args.warmup + args.batches):
+            model.inpaint(image, mask)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter())
+    return args.batches * args.batch_size / (times[-1] - times[args.warmup - 1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=1, help="samples (the paper: 4 images × 3 masks)")
+    parser.add_argument("--width", type=int, default=32, help="generator width (32: the paper's 42.930M)")
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed batches first")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--precision", default="32-true")
+    args = parser.parse_args()
+
+    overrides = ["model=deepgin", f"model.generator.width={args.width}", "model.perceptual.weights=random"]
+    main_stage = training_rate(overrides, args, warmup_stage=False)
+    warmup_stage = training_rate(overrides, args, warmup_stage=True)
+    inference = inference_rate(overrides, args)
+    print(
+        f"DeepGIN width={args.width} {args.size}² batch {args.batch_size} on {args.device} ({args.precision}): "
+        f"main stage {main_stage:.3f} steps/s ({1000 / main_stage:.0f} ms/step, G and D), "
+        f"warm-up {warmup_stage:.3f} steps/s ({1000 / warmup_stage:.0f} ms/step, G on L1), "
+        f"inference {inference:.2f} images/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
