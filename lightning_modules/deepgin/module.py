@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 class DeepGINInpainting(InpaintingModule):
     """generator / discriminator are Hydra configs and perceptual the PerceptualStyleLoss arguments; the
-    networks' channel counts follow the bottleneck, so a checkpoint alone rebuilds the model. Stage lengths are epochs (conf/model/deepgin.yaml
-    for every value and its source)."""
+    networks' channel counts follow the bottleneck, so a checkpoint alone rebuilds the model. Stage
+    lengths are epochs. conf/model/deepgin.yaml gives every value and its source."""
 
     size_multiple = DeepGINGenerator.size_multiple
 
