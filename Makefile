@@ -36,6 +36,8 @@ benchmark: setup
 	$(BIN)/python benchmarks/data_loading.py
 	$(BIN)/python benchmarks/gatedconv_training.py
 	$(BIN)/python benchmarks/contextual_attention.py
+	$(BIN)/python benchmarks/colorization.py --iterations-scale 0.01 --sizes 64x64 128x128
+	$(BIN)/python benchmarks/deepgin.py --batches 3 --warmup 1
 
 clean:
 	rm -rf $(VENV) logs .pytest_cache
