@@ -18,7 +18,8 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from torch.utils.data import DataLoader, Dataset
+from overfitting import RepeatedBatch, hole_psnr
+from torch.utils.data import DataLoader
 
 from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.deepgin.generator import init_weights
@@ -43,19 +44,6 @@ OVERRIDES = [
 ]
 
 
-class RepeatedBatch(Dataset):
-    """The same collated batch for every index (the loader runs with batch_size=None)."""
-
-    def __init__(self, batch: dict, length: int):
-        self.batch, self.length = batch, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return self.batch
-
-
 def smooth_image() -> torch.Tensor:
     """A smooth colour field. DeepGIN's decoders take no skip connection finer than 1/4 resolution
     (§4.1, Fig. 2), so sharp-edged textures need far more steps than a test affords (the synthetic
@@ -63,13 +51,6 @@ def smooth_image() -> torch.Tensor:
     y, x = np.mgrid[0:SIZE, 0:SIZE] / SIZE
     rgb = [0.5 + 0.4 * np.sin(3 * x + 1), 0.5 + 0.4 * np.cos(2.5 * y), 0.5 + 0.3 * np.sin(2 * (x + y))]
     return torch.tensor(np.stack(rgb), dtype=torch.float32)
-
-
-def hole_psnr(model: DeepGINInpainting, image: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR (data range 1) over the missing pixels of the whole batch, on the composite `inpaint` returns."""
-    result = model.inpaint(image, mask)
-    mse = ((result - image) ** 2 * mask).sum() / (mask.sum() * image.shape[1])
-    return float(10 * torch.log10(1 / mse))
 
 
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")

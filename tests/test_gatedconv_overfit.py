@@ -14,7 +14,8 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from torch.utils.data import DataLoader, Dataset
+from overfitting import RepeatedBatch, hole_psnr
+from torch.utils.data import DataLoader
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.gatedconv.module import GatedConvInpainting
@@ -37,26 +38,6 @@ OVERRIDES = [
     "model.g_lr=2e-3",
     "data.source.size=64",
 ]
-
-
-class RepeatedBatch(Dataset):
-    """The same collated batch for every index (the loader runs with batch_size=None)."""
-
-    def __init__(self, batch: dict, length: int):
-        self.batch, self.length = batch, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return self.batch
-
-
-def hole_psnr(model: GatedConvInpainting, image: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR (data range 1) over the missing pixels of the whole batch, on the composite `inpaint` returns."""
-    result = model.inpaint(image, mask)
-    mse = ((result - image) ** 2 * mask).sum() / (mask.sum() * image.shape[1])
-    return float(10 * torch.log10(1 / mse))
 
 
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
