@@ -78,13 +78,19 @@ def _rows(record: dict) -> list[tuple[str, dict]]:
     return [("overall", record["overall"]), *record["buckets"].items()]
 
 
-def _csv(record: dict) -> str:
+def results_rows(record: dict) -> tuple[list[str], list[list]]:
+    """Column names and one row per mask-area bucket (overall first); None where a value is n/a."""
     metrics = _metrics_of(record)
+    rows = [[label, row["count"], *(row.get(m) for m in metrics)] for label, row in _rows(record)]
+    return ["bucket", "count", *metrics], rows
+
+
+def _csv(record: dict) -> str:
+    columns, rows = results_rows(record)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["bucket", "count", *metrics])
-    for label, row in _rows(record):
-        writer.writerow([label, row["count"], *("" if row.get(m) is None else row[m] for m in metrics)])
+    writer.writerow(columns)
+    writer.writerows([["" if value is None else value for value in row] for row in rows])
     return out.getvalue()
 
 

@@ -20,7 +20,7 @@ from lightning_modules.external_internal.colorization_protocol import Colorizati
 from suite import runtime
 from suite.atomic import write_text
 from suite.pretrained import MissingWeightsError
-from suite.train import build_trainer, result_fields
+from suite.train import build_trainer, record_results, result_fields
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     try:
         trainer.test(model, datamodule=datamodule)
         results = model.test_results
-        if trainer.is_global_zero:
-            table = write_results(runtime.output_dir(), results, **fields)
-            log.info("Metrics (%s):\n%s", runtime.output_dir(), table)
+        record_results(trainer, runtime.output_dir(), results, fields)
         return results
     finally:
         runtime.finish_loggers(loggers)

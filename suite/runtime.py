@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -27,6 +29,25 @@ OmegaConf.register_new_resolver(
     lambda accelerator, devices: devices if accelerator in ("gpu", "cuda") else 0,
     replace=True,
 )
+
+# W&B: one group per sweep (its folder name), a single run in its task's group.
+OmegaConf.register_new_resolver("sweep_group", lambda task: _sweep_group(task), replace=True)
+# W&B run id from the run directory: a requeued job (same directory) continues the same W&B run, and
+# every DDP rank agrees on it without talking to the others.
+OmegaConf.register_new_resolver(
+    "run_dir_id",
+    lambda run_dir: hashlib.sha1(str(Path(run_dir).resolve()).encode()).hexdigest()[:16],
+    replace=True,
+)
+
+
+def _sweep_group(task: str) -> str:
+    if not HydraConfig.initialized():
+        return task
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return f"{task}/{Path(hydra_cfg.sweep.dir).name}"
+    return task
 
 
 def instantiate_list(cfg: DictConfig | None) -> list[Any]:
@@ -60,10 +81,18 @@ def configure_wandb(cfg: DictConfig) -> None:
 
 
 def finish_loggers(loggers: list[Any]) -> None:
-    """Close W&B runs so that each job of a local multirun is its own run."""
+    """Close W&B runs so that each job of a local multirun is its own run.
+
+    Called on the way out of failed and requeued jobs too, where W&B's service process may already be
+    gone (SLURM signals every process of a job): a failure to close is logged, never raised over the
+    exception that ended the job.
+    """
     for logger in loggers:
         if isinstance(logger, pl.loggers.WandbLogger):
-            logger.experiment.finish()
+            try:
+                logger.experiment.finish()
+            except Exception as err:
+                log.warning("Could not close the W&B run cleanly: %r", err)
 
 
 def choices() -> dict[str, str]:

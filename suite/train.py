@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from callbacks.example_writer import ExampleWriter
-from evaluation.results import TEST_SETS_DIR, write_results
+from evaluation.results import TEST_SETS_DIR, results_rows, write_results
 from suite import runtime
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,36 @@ def test_and_write(
         if isinstance(callback, ExampleWriter):
             callback.out_dir = out_dir / "examples"
     trainer.test(model, datamodule=datamodule)
-    if trainer.is_global_zero:
-        table = write_results(out_dir, model.test_results, **fields)
-        log.info("Test metrics (%s):\n%s", out_dir, table)
+    record_results(trainer, out_dir, model.test_results, fields)
     return model.test_results
+
+
+def record_results(trainer: pl.Trainer, out_dir: Path, results: dict, fields: dict) -> None:
+    """metrics.json / .csv / .md in `out_dir`, and the same table in W&B (rank zero)."""
+    if not trainer.is_global_zero:
+        return
+    table = write_results(out_dir, results, **fields)
+    log.info("Test metrics (%s):\n%s", out_dir, table)
+    columns, rows = results_rows(results)
+    for logger in trainer.loggers:
+        if isinstance(logger, pl.loggers.WandbLogger):
+            # one table per dataset scored, so the runs of a sweep line up in one W&B panel
+            logger.log_table(key=f"{fields['split']}/results/{fields['dataset']}", columns=columns, data=rows)
+
+
+def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
+    """`ckpt_path` if given; else the newest checkpoint already in this run directory.
+
+    A run directory holds checkpoints at start only when SLURM requeued the job (preemption, time limit,
+    node failure): the job then continues where it stopped instead of starting over.
+    """
+    if cfg.get("ckpt_path"):
+        return str(cfg.ckpt_path)
+    found = sorted((run_dir / "checkpoints").glob("*.ckpt"), key=lambda path: path.stat().st_mtime)
+    if not found:
+        return None
+    log.info("Resuming from %s, the newest checkpoint of this run directory.", found[-1])
+    return str(found[-1])
 
 
 def train(cfg: DictConfig) -> dict[str, Any] | None:
@@ -71,7 +97,7 @@ def train(cfg: DictConfig) -> dict[str, Any] | None:
     model = instantiate(cfg.model)
     trainer, loggers = build_trainer(cfg)
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg, runtime.output_dir()))
         if not cfg.get("test", True):
             return None
         checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None

@@ -29,3 +29,22 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    """A real one-node SLURM cluster for the session (tests/slurm_cluster.py); its environment variables.
+
+    Skipped where SLURM is not installed, unless SUITE_REQUIRE_SLURM=1 (CI), which makes that a failure.
+    """
+    import slurm_cluster
+
+    reason = slurm_cluster.missing_requirements()
+    if reason:
+        if os.environ.get("SUITE_REQUIRE_SLURM") == "1":
+            pytest.fail(f"SUITE_REQUIRE_SLURM=1 but {reason}")
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("slurm")
+    env = slurm_cluster.start(root)
+    yield env
+    slurm_cluster.stop(root)

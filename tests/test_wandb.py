@@ -1,4 +1,5 @@
-"""W&B through Lightning's WandbLogger: offline runs in the run directory, one run per multirun job."""
+"""W&B through Lightning's WandbLogger: offline runs in the run directory, one run per multirun job,
+one group per sweep."""
 
 from suite_cli import TINY, run
 from wandb_records import history_keys, read_records, run_record
@@ -23,9 +24,11 @@ def test_offline_multirun_jobs_are_separate_wandb_runs_with_metrics_and_images(t
         keys = history_keys(records)
         assert {"train/g_loss", "val/psnr", "val/ssim", "test/psnr"} <= keys
         assert "val/examples/filenames" in keys  # the image panel
+        assert "test/results/synthetic/_type" in keys  # the per-bucket metrics table
         assert list((runs[0] / "files" / "media" / "images" / "val").glob("examples_*.png"))
         info = run_record(records)
         assert set(info.tags) == {"gatedconv", "synthetic", "deepfill_v2"}
         assert f"seed={int(job) + 1}" in info.display_name
+        assert info.run_group == f"train/{sweep.name}"  # one group per sweep
         run_ids.add(info.run_id)
     assert len(run_ids) == 2

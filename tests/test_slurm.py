@@ -1,0 +1,134 @@
+"""Sweeps on a real SLURM cluster (tests/slurm_cluster.py) through `hydra/launcher=slurm`, as a user runs them.
+
+The commands are the README's SLURM section. The cluster has no accounting database, so submitit's
+`sacct` polls fail and it falls back to its result files (it says so in the logs); real clusters have one.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from suite_cli import REPO, TINY, run
+from wandb_records import read_records, run_record
+
+pytestmark = pytest.mark.xdist_group("slurm")  # one cluster per session: its tests share a worker
+
+# One CPU and little memory per job, so that both jobs of a sweep run at once on a 2-core machine.
+SLURM = ("hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1")
+
+
+def launch(slurm: dict, *overrides: str) -> subprocess.Popen:
+    """`python train.py -m hydra/launcher=slurm ...` in the background; it returns when its jobs end."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "-m", *SLURM, *overrides],
+        cwd=REPO,
+        env={**os.environ, **slurm, "HYDRA_FULL_ERROR": "1", "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> str:
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output[-6000:]
+    return output
+
+
+def job_ids(sweep: Path) -> list[str]:
+    """The sweep's SLURM jobs (<array>_<task> when the launcher submitted an array): folders with a job."""
+    return sorted(path.parent.name for path in (sweep / ".submitit").glob("*/*_submitted.pkl"))
+
+
+def test_two_job_sweep_then_report(slurm, tmp_path):
+    sweep = tmp_path / "sweep"
+    finish(launch(slurm, *TINY, "seed=1,2", f"hydra.sweep.dir={sweep}"))
+    assert len(job_ids(sweep)) == 2  # one SLURM job per sweep job
+    report = tmp_path / "report"
+    run("report.py", str(sweep), "--out", str(report))
+    with open(report / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(float(row["psnr"]) > 5 for row in rows), rows
+
+
+# Long enough to be signalled part-way: 120 optimizer steps (60 batches), a checkpoint every 20.
+LONG = (
+    *TINY,
+    "trainer.max_steps=120",
+    "trainer.val_check_interval=1000",
+    "trainer.limit_val_batches=0",
+    "callbacks.model_checkpoint.every_n_train_steps=20",
+    "logger=many",
+    "test=false",
+)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.2)
+
+
+def test_a_job_signalled_before_its_time_limit_requeues_and_resumes_where_it_stopped(slurm, tmp_path):
+    """SIGUSR1 (what SLURM sends `signal_delay_s` before a time limit) mid-run: the job checkpoints,
+    requeues itself, and the second start resumes in the same directory and W&B run, ending exactly
+    like a job that was never interrupted."""
+    interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
+    jobs = [launch(slurm, *LONG, f"hydra.sweep.dir={sweep}") for sweep in (interrupted, reference)]
+    checkpoints = interrupted / "0" / "checkpoints"
+    wait_for(lambda: list(checkpoints.glob("step*.ckpt")), 240, "no periodic checkpoint")
+    (job,) = job_ids(interrupted)
+    env = {**os.environ, **slurm}
+    subprocess.run(["scancel", "--signal=USR1", job], env=env, check=True)
+
+    def state() -> str:
+        return subprocess.run(
+            ["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True
+        ).stdout
+
+    # SLURM holds a requeued job back for about two minutes; let it start at once
+    wait_for(lambda: "PENDING" in state(), 120, "the job was not requeued")
+    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env, check=True)
+    for process in jobs:
+        finish(process)
+
+    log = (interrupted / "0" / "train.log").read_text()
+    assert "Saved" in log and "requeued SLURM job" in log, log
+    assert f"Resuming from {checkpoints / 'requeue.ckpt'}" in log, log
+    stopped_at = torch.load(checkpoints / "requeue.ckpt", map_location="cpu", weights_only=False)[
+        "global_step"
+    ]
+    assert 0 < stopped_at < 120
+
+    final = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
+    expected = torch.load(
+        reference / "0" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
+    assert final["global_step"] == expected["global_step"] == 120
+    for name, tensor in expected["state_dict"].items():
+        assert torch.equal(final["state_dict"][name], tensor), name
+
+    # one W&B run over both starts of the job
+    runs = sorted((interrupted / "0" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2, runs
+    ids = {run_record(read_records(next(path.glob("run-*.wandb")))).run_id for path in runs}
+    assert len(ids) == 1, ids
+
+
+def test_sigusr1_outside_slurm_is_left_to_lightning(tmp_path):
+    """The callback arms itself only on SLURM: a local run keeps default signal handling."""
+    from callbacks.slurm_requeue import SlurmRequeue
+
+    callback = SlurmRequeue(tmp_path)
+    callback.setup(None, None, "fit")
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
