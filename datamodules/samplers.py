@@ -9,7 +9,6 @@ own progress counters, not from the iterator, because Lightning prefetches one b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,8 +23,9 @@ SAMPLER_STREAM = 3
 class ResumableSampler(Sampler[tuple[int, int]]):
     """Shuffles with (seed, epoch), gives each rank an equal share, and skips what was already trained on.
 
-    Like torch's DistributedSampler, a shard is padded by repeating the first indices so that every rank
-    runs the same number of steps (DDP would hang otherwise); every index appears at least once per epoch.
+    Every rank must run the same number of steps (DDP would hang otherwise). Instead of padding shards with
+    repeated samples (torch's DistributedSampler), the epoch's last `num_samples % num_replicas` indices
+    of the shuffled order are left out, so no sample is seen twice in an epoch; the shuffle changes which.
     """
 
     def __init__(
@@ -33,13 +33,15 @@ class ResumableSampler(Sampler[tuple[int, int]]):
     ):
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} is outside [0, {num_replicas})")
+        if num_samples < num_replicas:
+            raise ValueError(f"{num_samples} training images cannot be shared by {num_replicas} ranks")
         self.num_samples, self.seed, self.shuffle = num_samples, seed, shuffle
         self.num_replicas, self.rank = num_replicas, rank
         self.epoch = 0
         self._skip = 0
 
     def __len__(self) -> int:
-        return math.ceil(self.num_samples / self.num_replicas)
+        return self.num_samples // self.num_replicas
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning before each epoch; a new epoch cancels a pending resume offset."""
@@ -57,9 +59,7 @@ class ResumableSampler(Sampler[tuple[int, int]]):
             if self.shuffle
             else np.arange(self.num_samples)
         )
-        total = len(self) * self.num_replicas
-        order = np.resize(order, total)  # pads by repeating from the start
-        return order[self.rank : total : self.num_replicas]
+        return order[self.rank : len(self) * self.num_replicas : self.num_replicas]
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         # A generator: the body runs at the first next(), after Lightning has restored state / set the epoch.

@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from callbacks.example_writer import ExampleWriter
 from evaluation.results import TEST_SETS_DIR, results_rows, write_results
-from suite import runtime
+from suite import ddp, runtime
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,8 @@ def train(cfg: DictConfig) -> dict[str, Any] | None:
     datamodule = build_datamodule(cfg)
     model = instantiate(cfg.model)
     trainer, loggers = build_trainer(cfg)
+    if trainer.world_size > 1:
+        ddp.children_rerun_this_job()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_checkpoint(cfg, runtime.output_dir()))
         if not cfg.get("test", True):

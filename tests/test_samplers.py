@@ -14,17 +14,24 @@ def epoch_indices(sampler: ResumableSampler, epoch: int) -> list[int]:
 
 
 @pytest.mark.parametrize(("num_samples", "world"), [(12, 1), (12, 3), (13, 4), (5, 2)])
-def test_every_sample_once_per_epoch_across_ranks(num_samples, world):
-    shards = [
-        epoch_indices(ResumableSampler(num_samples, seed=3, num_replicas=world, rank=r), 1)
-        for r in range(world)
-    ]
-    assert len({len(shard) for shard in shards}) == 1  # equal steps on every rank, or DDP hangs
-    seen = np.concatenate(shards)
-    assert set(seen) == set(range(num_samples))
-    padding = len(seen) - num_samples
-    assert padding == -num_samples % world  # only the padding repeats
-    assert np.bincount(seen).max() <= 2
+def test_no_sample_twice_per_epoch_across_ranks(num_samples, world):
+    sampler_epochs = []
+    for epoch in (1, 2):
+        shards = [
+            epoch_indices(ResumableSampler(num_samples, seed=3, num_replicas=world, rank=r), epoch)
+            for r in range(world)
+        ]
+        assert len({len(shard) for shard in shards}) == 1  # equal steps on every rank, or DDP hangs
+        seen = np.concatenate(shards)
+        assert len(set(seen)) == len(seen) == num_samples - num_samples % world
+        sampler_epochs.append(set(seen))
+    if num_samples % world:  # the left-out samples change with the epoch's shuffle
+        assert sampler_epochs[0] != sampler_epochs[1]
+
+
+def test_fewer_samples_than_ranks_is_an_error():
+    with pytest.raises(ValueError, match="3 training images cannot be shared by 4 ranks"):
+        ResumableSampler(3, num_replicas=4)
 
 
 def test_order_is_a_function_of_seed_and_epoch():
