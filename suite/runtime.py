@@ -40,6 +40,20 @@ OmegaConf.register_new_resolver(
     replace=True,
 )
 
+# Rank zero alone writes the run directory's Hydra files and log (conf/hydra/default.yaml): SLURM starts
+# every DDP rank as the same Hydra job.
+OmegaConf.register_new_resolver(
+    "if_rank_zero", lambda value, otherwise=None: value if process_rank() == 0 else otherwise, replace=True
+)
+
+
+def process_rank() -> int:
+    """The global rank of this process as its launcher announces it (torchrun, SLURM, Lightning's children)."""
+    for variable in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(variable, "").isdigit():
+            return int(os.environ[variable])
+    return 0
+
 
 def _sweep_group(task: str) -> str:
     if not HydraConfig.initialized():

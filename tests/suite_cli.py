@@ -64,3 +64,23 @@ DEEPGIN_TINY = (
     "model.constant_epochs=1",
     "model.decay_epochs=1",
 )
+
+
+# DDP against one process: 5 validation and 5 test images split 3 + 2 across two ranks (metrics reduced
+# over unequal shards); 11 training images, a global batch of 4 (2 per rank); 2 epochs of 2 batches,
+# validated after each.
+DDP_TINY = (
+    *TINY,
+    "data.source.num_train=11",
+    "data.source.num_val=5",
+    "data.source.num_test=5",
+    "data.batch_size=4",
+    "data.eval_batch_size=2",
+    "trainer.limit_val_batches=1.0",
+    "trainer.limit_test_batches=1.0",
+    "trainer.val_check_interval=2",
+    "trainer.max_steps=8",
+    "logger=csv",
+)
+# the strategy of trainer=ddp, on top of trainer=debug's CPU settings
+DDP_TWO_RANKS = ("trainer.devices=2", "+trainer.strategy=ddp_find_unused_parameters_true")

@@ -12,21 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from suite_cli import REPO, TINY, run
-
-COMMON = (
-    *TINY,
-    "data.source.num_train=11",
-    "data.source.num_val=5",
-    "data.source.num_test=5",
-    "data.batch_size=4",  # global: 2 per rank under DDP
-    "data.eval_batch_size=2",
-    "trainer.limit_val_batches=1.0",
-    "trainer.limit_test_batches=1.0",
-    "trainer.val_check_interval=2",  # batches: validate after each epoch's 2 batches
-    "trainer.max_steps=8",  # 4 GAN batches = 2 epochs
-    "logger=csv",
-)
+from suite_cli import DDP_TINY, DDP_TWO_RANKS, REPO, run
 
 
 def seen_callback(out_dir: Path) -> tuple[str, ...]:
@@ -43,15 +29,14 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp")
     env = {"PYTHONPATH": str(REPO / "tests")}
     single = root / "single"
-    run("train.py", *COMMON, *seen_callback(single), f"hydra.run.dir={single}", env=env)
+    run("train.py", *DDP_TINY, *seen_callback(single), f"hydra.run.dir={single}", env=env)
     sweep = root / "sweep"
     run(
         "train.py",
         "-m",
-        *COMMON,
+        *DDP_TINY,
         *seen_callback(sweep / "seen"),
-        "trainer.devices=2",
-        "+trainer.strategy=ddp_find_unused_parameters_true",  # as trainer=ddp
+        *DDP_TWO_RANKS,
         "seed=42",
         f"hydra.sweep.dir={sweep}",
         env=env,

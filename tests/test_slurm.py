@@ -7,6 +7,7 @@ The commands are the README's SLURM section. The cluster has no accounting datab
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from suite_cli import REPO, TINY, run
+from suite_cli import DDP_TINY, DDP_TWO_RANKS, REPO, TINY, run
 from wandb_records import read_records, run_record
 
 pytestmark = pytest.mark.xdist_group("slurm")  # one cluster per session: its tests share a worker
@@ -57,6 +58,27 @@ def test_two_job_sweep_then_report(slurm, tmp_path):
     with open(report / "report.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and all(float(row["psnr"]) > 5 for row in rows), rows
+
+
+def test_a_ddp_job_runs_one_task_per_device_and_matches_one_process(slurm, tmp_path):
+    """trainer.devices=2 on SLURM: two tasks (tasks_per_node follows the trainer), gloo between them."""
+    single = tmp_path / "single"
+    run("train.py", *DDP_TINY, f"hydra.run.dir={single}")
+    sweep = tmp_path / "sweep"
+    finish(launch(slurm, *DDP_TINY, *DDP_TWO_RANKS, f"hydra.sweep.dir={sweep}"))
+    (job,) = job_ids(sweep)
+    assert sorted(p.name for p in (sweep / ".submitit" / job).glob("*_log.out")) == [
+        f"{job}_0_log.out",
+        f"{job}_1_log.out",
+    ]
+    assert "MEMBER: 2/2" in (sweep / ".submitit" / job / f"{job}_1_log.err").read_text()
+    expected, got = (json.loads((d / "metrics.json").read_text()) for d in (single, sweep / "0"))
+    assert got["num_images"] == expected["num_images"] == 5
+    for key in ("psnr", "ssim", "l1"):
+        assert got["overall"][key] == pytest.approx(expected["overall"][key], rel=1e-4), key
+    # rank 1 ran the same Hydra job but wrote nothing there: its log went to its task's output
+    # both ranks ran the same Hydra job; rank 1 logged to its task's output, not to the run's log
+    assert (sweep / "0" / "train.log").read_text().count("Job completed successfully") == 1
 
 
 # Long enough to be signalled part-way: 120 optimizer steps (60 batches), a checkpoint every 20.
