@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 from PIL import Image
@@ -84,7 +86,11 @@ def find_runs(directories: Sequence[Path], split: str | None = None) -> list[Run
     """
     runs = []
     for directory in directories:
-        for job in _job_dirs(Path(directory)):
+        planned = planned_jobs(Path(directory))
+        for job in _job_dirs(Path(directory), planned):
+            if not job.is_dir():  # planned by the sweep, but the job never started (cancelled, pending)
+                runs.append(Run(job, planned[int(job.name)], results=None, problem=NEVER_RAN))
+                continue
             runs.append(_load_run(job, split))
             test_sets = job / TEST_SETS_DIR
             if test_sets.is_dir():
@@ -94,13 +100,36 @@ def find_runs(directories: Sequence[Path], split: str | None = None) -> list[Run
     return runs
 
 
-def _job_dirs(directory: Path) -> list[Path]:
+NEVER_RAN = "no job folder (the job never started: cancelled, still pending, or lost with its node)"
+
+
+def planned_jobs(directory: Path) -> dict[int, list[str]]:
+    """A multirun's jobs as its sweep planned them ({job number: overrides}), from multirun.yaml.
+
+    Hydra's basic sweeper expands the sweep config's params, then the command line's overrides, in this
+    order; SLURM jobs that never started leave no folder, and the report still shows their cells.
+    """
+    multirun_file = directory / "multirun.yaml"
+    if not multirun_file.is_file():
+        return {}
+    config = OmegaConf.load(multirun_file)
+    if not str(OmegaConf.select(config, "hydra.sweeper._target_")).endswith("BasicSweeper"):
+        return {}  # another sweeper (e.g. an optimizer) plans its jobs as it goes
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    task = OmegaConf.select(config, "hydra.overrides.task") or []
+    arguments = [f"{key}={value}" for key, value in params.items()] + list(task)
+    batches = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(arguments), None)
+    return dict(enumerate(job for batch in batches for job in batch))
+
+
+def _job_dirs(directory: Path, planned: dict[int, list[str]]) -> list[Path]:
     if (directory / RESULTS_FILE).is_file() or (directory / ".hydra").is_dir():
         return [directory]
-    jobs = [path for path in directory.iterdir() if path.is_dir() and path.name.isdigit()]
+    jobs = {int(path.name): path for path in directory.iterdir() if path.is_dir() and path.name.isdigit()}
+    jobs.update({number: directory / str(number) for number in planned if number not in jobs})
     if not jobs:
         raise SystemExit(f"{directory}: neither a run directory nor a Hydra multirun (job folders 0/, 1/, …)")
-    return sorted(jobs, key=lambda path: int(path.name))
+    return [jobs[number] for number in sorted(jobs)]
 
 
 def _load_run(path: Path, split: str | None, config_dir: Path | None = None) -> Run:

@@ -1,8 +1,10 @@
 """`train.py -m ... seed=1,2` runs one job per seed, and report.py turns the sweep into one table."""
 
 import csv
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from suite_cli import TINY, run
 
 
@@ -25,12 +27,26 @@ def test_multirun_sweep_then_report(tmp_path):
     assert (tmp_path / "report" / "report.tex").read_text().count("\\\\") >= 3  # header + two rows
     assert (tmp_path / "report" / "comparison.png").is_file()
 
+    # a job that never started leaves no folder; its row stays, marked missing
+    shutil.rmtree(sweep / "1")
+    result = run("report.py", str(sweep), "--out", str(tmp_path / "report"))
+    row = next(line for line in result.stdout.splitlines() if "seed=2" in line)
+    assert "missing" in row, result.stdout
 
-def test_runs_started_in_the_same_second_get_separate_directories(tmp_path):
-    """Two sweeps launched at once (same timestamp) must not write into one folder."""
+
+@pytest.mark.parametrize("multirun", [False, True], ids=["runs", "sweeps"])
+def test_launches_in_the_same_second_get_separate_directories(tmp_path, multirun):
+    """Two runs or two sweeps launched at once (same timestamp) must not write into one folder."""
     logs = tmp_path / "logs"
     common = ("trainer.max_steps=0", "test=false", "logger=none", f"paths.log_dir={logs}")
+    args = ("-m", *TINY, *common, "seed=1,2") if multirun else (*TINY, *common)
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda _: run("train.py", *TINY, *common), range(2)))
-    runs = sorted(p.name for p in (logs / "train" / "runs").iterdir())
-    assert len(runs) == 2, runs
+        list(pool.map(lambda _: run("train.py", *args), range(2)))
+    folders = sorted((logs / "train" / ("multiruns" if multirun else "runs")).iterdir())
+    assert len(folders) == 2, folders
+    if multirun:
+        for folder in folders:
+            assert sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) == [
+                "0",
+                "1",
+            ]

@@ -1,0 +1,89 @@
+"""Every sweep in sweeps/ renders its paper table (Markdown, CSV, LaTeX) and a comparison figure, with
+the cell of a job that never ran marked, not dropped.
+
+The trees are what a sweep leaves behind (multirun.yaml, job folders with .hydra/ and metrics.json),
+built from each sweep file's own grid and layout, so a new sweep is covered as soon as it is added.
+The sweeps themselves run at test size in test_paper_sweeps.py and test_deepgin_sweeps.py.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from PIL import Image
+
+from evaluation.report import NEVER_RAN, main, planned_jobs
+from evaluation.results import write_results
+
+SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps" / "experiment").glob("*.yaml"))
+
+
+def fake_results(psnr: float) -> dict:
+    row = {"psnr": psnr, "ssim": 0.9, "l1": 0.03, "lpips": 0.1, "count": 2}
+    return {"overall": {**row, "fid": 10.0}, "buckets": {"20-30%": row}, "unavailable": {}}
+
+
+def build_sweep(sweep_file: Path, root: Path) -> tuple[Path, dict[int, list[str]]]:
+    """The multirun a sweep leaves when its last job never started (e.g. cancelled while pending)."""
+    spec = OmegaConf.load(sweep_file)
+    sweep = root / sweep_file.stem
+    sweep.mkdir()
+    multirun = {
+        "hydra": {
+            "sweeper": {
+                "_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                "params": OmegaConf.to_container(spec.hydra.sweeper.params),
+            },
+            "overrides": {"task": [f"experiment={sweep_file.stem}"]},
+        }
+    }
+    OmegaConf.save(OmegaConf.create(multirun), sweep / "multirun.yaml")
+    planned = planned_jobs(sweep)
+    for number, overrides in list(planned.items())[:-1]:
+        job = sweep / str(number)
+        (job / ".hydra").mkdir(parents=True)
+        OmegaConf.save(OmegaConf.create(overrides), job / ".hydra" / "overrides.yaml")
+        OmegaConf.save(
+            OmegaConf.create({"report": OmegaConf.to_container(spec.report)}), job / ".hydra" / "config.yaml"
+        )
+        choices = dict(override.split("=", 1) for override in overrides)
+        write_results(
+            job,
+            fake_results(20.0 + number),
+            method="gatedconv",
+            dataset=choices.get("data", "places2"),
+            mask=choices.get("mask", "free_form"),
+            checkpoint="last.ckpt",
+            split="test",
+        )
+        (job / "examples").mkdir()
+        rng = np.random.default_rng(0)  # the same test image in every job
+        for kind in ("masked", "composite", "target"):
+            pixels = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(job / "examples" / f"000000_{kind}.png")
+    return sweep, planned
+
+
+@pytest.mark.parametrize("sweep_file", SWEEPS, ids=[path.stem for path in SWEEPS])
+def test_every_sweep_renders_its_table_with_the_missing_job_marked(sweep_file, tmp_path, capsys):
+    sweep, planned = build_sweep(sweep_file, tmp_path)
+    assert len(planned) >= 2
+    out = tmp_path / "report"
+    table = main([str(sweep), "--out", str(out)])
+
+    assert table.title == OmegaConf.load(sweep_file).report.title
+    cells = [cell for _, row in table.rows for cell in row]
+    assert sum(cell.value is not None for cell in cells) > 0
+    missing = [cell for cell in cells if cell.missing]
+    assert missing and any(cell.note == NEVER_RAN for cell in missing)
+
+    markdown = (out / "report.md").read_text()
+    assert "missing" in markdown and NEVER_RAN in markdown
+    with open(out / "report.csv") as f:
+        assert len(list(csv.reader(f))) >= 2
+    assert "\\begin{tabular}" in (out / "report.tex").read_text()
+    assert (out / "comparison.png").stat().st_size > 0
