@@ -44,6 +44,7 @@ def test_launches_in_the_same_second_get_separate_directories(tmp_path, multirun
         list(pool.map(lambda _: run("train.py", *args), range(2)))
     folders = sorted((logs / "train" / ("multiruns" if multirun else "runs")).iterdir())
     assert len(folders) == 2, folders
+    assert len({folder.name.rsplit("_", 1)[1] for folder in folders}) == 2  # the random id tells them apart
     if multirun:
         for folder in folders:
             assert sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) == [

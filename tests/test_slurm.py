@@ -31,7 +31,13 @@ def launch(slurm: dict, *overrides: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(REPO / "train.py"), "-m", *SLURM, *overrides],
         cwd=REPO,
-        env={**os.environ, **slurm, "HYDRA_FULL_ERROR": "1", "OMP_NUM_THREADS": "1"},
+        env={
+            **os.environ,
+            **slurm,
+            "HYDRA_FULL_ERROR": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(REPO / "tests"),  # test-only callbacks
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -81,7 +87,7 @@ def test_a_ddp_job_runs_one_task_per_device_and_matches_one_process(slurm, tmp_p
     assert (sweep / "0" / "train.log").read_text().count("Job completed successfully") == 1
 
 
-# Long enough to be signalled part-way: 120 optimizer steps (60 batches), a checkpoint every 20.
+# 120 optimizer steps (60 batches), a checkpoint every 20; pause_at holds a job until it is signalled.
 LONG = (
     *TINY,
     "trainer.max_steps=120",
@@ -101,15 +107,20 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_a_job_signalled_before_its_time_limit_requeues_and_resumes_where_it_stopped(slurm, tmp_path):
-    """SIGUSR1 (what SLURM sends `signal_delay_s` before a time limit) mid-run: the job checkpoints,
-    requeues itself, and the second start resumes in the same directory and W&B run, ending exactly
-    like a job that was never interrupted."""
-    interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
-    jobs = [launch(slurm, *LONG, f"hydra.sweep.dir={sweep}") for sweep in (interrupted, reference)]
-    checkpoints = interrupted / "0" / "checkpoints"
-    wait_for(lambda: list(checkpoints.glob("step*.ckpt")), 240, "no periodic checkpoint")
-    (job,) = job_ids(interrupted)
+def pause_at(step: int, sweep: Path) -> tuple[str, ...]:
+    """Overrides that hold the job at `step` until it has been signalled (tests/pause_until_signalled.py)."""
+    return (
+        "+callbacks.pause._target_=pause_until_signalled.PauseUntilSignalled",
+        f"+callbacks.pause.step={step}",
+        f"+callbacks.pause.ready_file={sweep / 'paused'}",
+    )
+
+
+def signal_part_way(slurm: dict, sweep: Path) -> None:
+    """Send SIGUSR1 (what SLURM sends `signal_delay_s` before a time limit) once the job waits at its
+    pause step, and let its requeued start begin at once (SLURM holds it back for about two minutes)."""
+    wait_for(lambda: (sweep / "paused").exists(), 240, "the job never reached its pause step")
+    (job,) = job_ids(sweep)
     env = {**os.environ, **slurm}
     subprocess.run(["scancel", "--signal=USR1", job], env=env, check=True)
 
@@ -118,33 +129,58 @@ def test_a_job_signalled_before_its_time_limit_requeues_and_resumes_where_it_sto
             ["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True
         ).stdout
 
-    # SLURM holds a requeued job back for about two minutes; let it start at once
     wait_for(lambda: "PENDING" in state(), 120, "the job was not requeued")
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env, check=True)
-    for process in jobs:
-        finish(process)
 
-    log = (interrupted / "0" / "train.log").read_text()
+
+def load(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def assert_resumed(run_dir: Path) -> dict:
+    """The job checkpointed part-way, requeued itself, resumed from there and finished; its last checkpoint."""
+    checkpoints = run_dir / "checkpoints"
+    log = (run_dir / "train.log").read_text()
     assert "Saved" in log and "requeued SLURM job" in log, log
     assert f"Resuming from {checkpoints / 'requeue.ckpt'}" in log, log
-    stopped_at = torch.load(checkpoints / "requeue.ckpt", map_location="cpu", weights_only=False)[
-        "global_step"
-    ]
-    assert 0 < stopped_at < 120
-
-    final = torch.load(checkpoints / "last.ckpt", map_location="cpu", weights_only=False)
-    expected = torch.load(
-        reference / "0" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
-    )
-    assert final["global_step"] == expected["global_step"] == 120
-    for name, tensor in expected["state_dict"].items():
-        assert torch.equal(final["state_dict"][name], tensor), name
-
+    assert load(checkpoints / "requeue.ckpt")["global_step"] == 42  # the batch after the signal
+    final = load(checkpoints / "last.ckpt")
+    assert final["global_step"] == 120
     # one W&B run over both starts of the job
-    runs = sorted((interrupted / "0" / "wandb").glob("offline-run-*"))
+    runs = sorted((run_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 2, runs
     ids = {run_record(read_records(next(path.glob("run-*.wandb")))).run_id for path in runs}
     assert len(ids) == 1, ids
+    return final
+
+
+def test_a_job_signalled_before_its_time_limit_requeues_and_resumes_where_it_stopped(slurm, tmp_path):
+    """The requeued job ends exactly like a job that was never interrupted: same steps, same weights."""
+    interrupted, reference = tmp_path / "interrupted", tmp_path / "reference"
+    jobs = [
+        launch(slurm, *LONG, *pause_at(40, interrupted), f"hydra.sweep.dir={interrupted}"),
+        launch(slurm, *LONG, f"hydra.sweep.dir={reference}"),
+    ]
+    signal_part_way(slurm, interrupted)
+    for process in jobs:
+        finish(process)
+    final = assert_resumed(interrupted / "0")
+    expected = load(reference / "0" / "checkpoints" / "last.ckpt")
+    assert final["global_step"] == expected["global_step"]
+    for name, tensor in expected["state_dict"].items():
+        assert torch.equal(final["state_dict"][name], tensor), name
+
+
+def test_a_ddp_job_requeues_with_every_rank_at_the_same_batch(slurm, tmp_path):
+    """Both tasks get the signal, possibly in different batches: they agree on one batch boundary."""
+    sweep = tmp_path / "ddp"
+    process = launch(slurm, *LONG, *DDP_TWO_RANKS, *pause_at(40, sweep), f"hydra.sweep.dir={sweep}")
+    signal_part_way(slurm, sweep)
+    finish(process)
+    assert_resumed(sweep / "0")
+    (job,) = job_ids(sweep)
+    rank1 = "".join(path.read_text() for path in (sweep / ".submitit" / job).glob(f"{job}_1_log.*"))
+    assert "Received SIGUSR1" in rank1
 
 
 def test_sigusr1_outside_slurm_is_left_to_lightning(tmp_path):
