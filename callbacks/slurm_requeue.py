@@ -35,17 +35,21 @@ class SlurmRequeue(pl.Callback):
         self.path = Path(dirpath) / CHECKPOINT_NAME
         self.signum = signal.Signals[signum]
         self.requested = False
+        self._armed = False
         self._previous: Any = None
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         # Installed before Lightning's signal connector runs, which then leaves this signal to us.
         if stage == "fit" and SLURMEnvironment.detect():
             self._previous = signal.signal(self.signum, self._request)
+            self._armed = True
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if self._previous is not None:
-            signal.signal(self.signum, self._previous)
-            self._previous = None
+        # after training, e.g. while testing, Lightning's own handler takes the signal again
+        if self._armed:
+            # None: the previous handler was not set from Python; the default action is the closest
+            signal.signal(self.signum, self._previous if self._previous is not None else signal.SIG_DFL)
+            self._armed = False
 
     def _request(self, signum: int, frame: Any) -> None:
         log.warning(
@@ -54,17 +58,25 @@ class SlurmRequeue(pl.Callback):
         self.requested = True
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
-        if self._previous is None or not trainer.strategy.reduce_boolean_decision(self.requested, all=False):
+        if not self._armed or not trainer.strategy.reduce_boolean_decision(self.requested, all=False):
             return
         trainer.save_checkpoint(self.path)
         # Close the W&B run now: `scontrol requeue` makes SLURM signal every process of the job, W&B's
         # service included. The restarted job continues the same run (conf/logger/wandb.yaml: id, resume).
         runtime.finish_loggers(trainer.loggers)
+        job = os.environ["SLURM_JOB_ID"]
+        if "SLURM_ARRAY_JOB_ID" in os.environ:
+            job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+        error = None
         if trainer.is_global_zero:
-            job = os.environ["SLURM_JOB_ID"]
-            if "SLURM_ARRAY_JOB_ID" in os.environ:
-                job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
-            subprocess.run(["scontrol", "requeue", job], check=True)
-            log.warning("Saved %s at step %d and requeued SLURM job %s.", self.path, trainer.global_step, job)
-        trainer.strategy.barrier("requeue")
+            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+            if result.returncode:
+                error = result.stderr.strip() or f"exit status {result.returncode}"
+        error = trainer.strategy.broadcast(error, src=0)
+        if error is not None:
+            raise RuntimeError(
+                f"SLURM did not requeue job {job} ({error}). {self.path} holds step {trainer.global_step}: "
+                f"submit the job again with hydra.run.dir={self.path.parent.parent} to continue from it."
+            )
+        log.warning("Saved %s at step %d and requeued SLURM job %s.", self.path, trainer.global_step, job)
         raise Requeued(0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -181,12 +180,3 @@ def test_a_ddp_job_requeues_with_every_rank_at_the_same_batch(slurm, tmp_path):
     (job,) = job_ids(sweep)
     rank1 = "".join(path.read_text() for path in (sweep / ".submitit" / job).glob(f"{job}_1_log.*"))
     assert "Received SIGUSR1" in rank1
-
-
-def test_sigusr1_outside_slurm_is_left_to_lightning(tmp_path):
-    """The callback arms itself only on SLURM: a local run keeps default signal handling."""
-    from callbacks.slurm_requeue import SlurmRequeue
-
-    callback = SlurmRequeue(tmp_path)
-    callback.setup(None, None, "fit")
-    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
