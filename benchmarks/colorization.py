@@ -33,6 +33,7 @@ def colorization(preset: str, scale: float) -> tuple[ProgressiveColorization, fl
     """The preset with every level's iterations scaled, and the factor that restores the full count."""
     with initialize_config_dir(str(REPO_ROOT / "conf" / "colorization"), version_base="1.3"):
         config = compose(preset)
+    config.min_level_size = None  # the 3-level schedule at every size, so that sizes compare
     full = list(config.iterations)
     config.iterations = [max(1, round(n * scale)) for n in full]
     return instantiate(config), sum(full) / sum(config.iterations)

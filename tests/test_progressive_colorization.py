@@ -42,6 +42,32 @@ def test_presets_follow_paper_and_public_code():
     assert (base.pyramid_height, base.iterations, base.lrs, base.name) == (1, (1000,), (0.01,), "ours_base")
 
 
+def test_the_paper_pyramid_height_follows_the_image_size():
+    """Appendix A: 3 levels on Places2's 256² start at 64 px; smaller images drop the coarse levels."""
+    paper = preset("paper")
+    sizes = {(64, 64): 1, (100, 300): 1, (128, 128): 2, (255, 400): 2, (256, 256): 3, (512, 680): 3}
+    assert {size: paper.height_for(*size) for size in sizes} == sizes
+    assert paper.schedules[2] == ((500, 1000), (0.01, 0.003))  # the public code's lrs for height 2
+    assert preset("official_code").height_for(64, 64) == 3  # the code's fixed --pyramid_height
+    with pytest.raises(ValueError, match=r"lower_pyramids schedules for heights \[2\]"):
+        ProgressiveColorization(min_level_size=64, lower_pyramids={1: {"iterations": [1], "lrs": [0.01]}})
+
+
+def test_one_level_of_the_paper_pyramid_is_ours_base():
+    """Below 128 px the paper's colorization is "ours (base)" exactly: same schedule, same networks."""
+    images = torch.stack([SyntheticTextures(size=32).split("test").load(i) for i in (0, 1)])
+    gray, mask = to_gray(images), torch.zeros_like(images[:, :1])
+    mask[..., 8:20, 10:24] = 1
+    small = ("num_blocks=1", "channels=8")
+    paper = preset(
+        "paper",
+        *small,
+        "lower_pyramids={1:{iterations:[20],lrs:[0.01]},2:{iterations:[1,1],lrs:[0.01,0.01]}}",
+    )
+    base = preset("base", *small, "iterations=[20]")
+    assert torch.equal(paper(gray, images, mask), base(gray, images, mask))
+
+
 def test_reproduces_the_image_when_nothing_is_missing():
     """With every color known the colorization must learn the image's own gray -> RGB mapping."""
     # Texture 1, four colors in a checkerboard, needs more than the fast schedule (35-37 dB over seeds).

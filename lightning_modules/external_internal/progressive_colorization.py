@@ -16,7 +16,8 @@ for the same batch layout on the same hardware.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -65,7 +66,12 @@ class ProgressiveColorization(Colorizer):
     """EII's internal colorization. Defaults are the paper's (appendix A); conf/colorization/ has presets.
 
     pyramid_height: number of levels (scale factor 2); iterations, lrs: Adam steps and learning rate per
-    level, coarsest first; num_blocks, channels: the ResNet generator of every level; loss: "l1" (paper)
+    level, coarsest first.
+    min_level_size, lower_pyramids: the height by image size (appendix A). Set, the pyramid keeps only
+    levels whose shorter side is at least min_level_size pixels (the paper's 3 levels on Places2's 256²
+    images start at 64), and a pyramid of fewer levels trains with lower_pyramids[height] =
+    {iterations, lrs}: the public code's set_pyramid_lr also has one schedule per height.
+    num_blocks, channels: the ResNet generator of every level; loss: "l1" (paper)
     or "mse" (public code); precision: "auto" (bf16 autocast on a CUDA device that supports it, else
     float32), "bf16" or "32"; seed: every image's networks start from the same weights, drawn from the
     seed whatever the batch.
@@ -85,13 +91,22 @@ class ProgressiveColorization(Colorizer):
         precision: str = "auto",
         seed: int = 0,
         hint_weight: float = 100.0,
+        min_level_size: int | None = None,
+        lower_pyramids: Mapping[int, Mapping[str, Sequence]] | None = None,
     ):
-        self.iterations, self.lrs = tuple(int(n) for n in iterations), tuple(float(lr) for lr in lrs)
-        if not len(self.iterations) == len(self.lrs) == pyramid_height >= 1:
-            raise ValueError(
-                f"need one iteration count and one lr per level: pyramid_height {pyramid_height}, "
-                f"iterations {self.iterations}, lrs {self.lrs}"
-            )
+        self.iterations, self.lrs = _schedule(pyramid_height, iterations, lrs)
+        self.schedules = {pyramid_height: (self.iterations, self.lrs)}
+        if min_level_size is not None:
+            given = {int(height): plan for height, plan in (lower_pyramids or {}).items()}
+            missing = sorted(set(range(1, pyramid_height)) - set(given))
+            if min_level_size < 1 or missing:
+                raise ValueError(
+                    f"min_level_size={min_level_size} needs a positive size and lower_pyramids schedules "
+                    f"for heights {missing}"
+                )
+            for height in range(1, pyramid_height):
+                self.schedules[height] = _schedule(height, given[height]["iterations"], given[height]["lrs"])
+        self.min_level_size = min_level_size
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
         if precision not in PRECISIONS:
@@ -99,6 +114,13 @@ class ProgressiveColorization(Colorizer):
         self.pyramid_height, self.num_blocks, self.channels = pyramid_height, num_blocks, channels
         self.loss, self.precision, self.seed, self.hint_weight = LOSSES[loss], precision, seed, hint_weight
         self.name = "ours_full" if pyramid_height > 1 else "ours_base"  # Table 3's columns
+
+    def height_for(self, height: int, width: int) -> int:
+        """The pyramid height used for an image of this size."""
+        if self.min_level_size is None:
+            return self.pyramid_height
+        fitting = 1 + int(math.floor(math.log2(max(1.0, min(height, width) / self.min_level_size))))
+        return min(self.pyramid_height, fitting)
 
     def colorize(
         self,
@@ -143,15 +165,17 @@ class ProgressiveColorization(Colorizer):
     def _fit_pyramid(
         self, gray: Tensor, image: Tensor, mask: Tensor, hint: Tensor, hint_mask: Tensor
     ) -> Tensor:
-        levels = pyramid(gray, image, mask, hint, hint_mask, self.pyramid_height)
+        height = self.height_for(*gray.shape[-2:])
+        schedule = self.schedules[height]
+        levels = pyramid(gray, image, mask, hint, hint_mask, height)
         generators = [torch.Generator().manual_seed(self.seed) for _ in range(gray.shape[0])]
         output = None
-        for level, (gray_n, *colors) in enumerate(levels):
+        for (gray_n, *colors), iterations, lr in zip(levels, *schedule, strict=True):
             inputs = gray_n
             if output is not None:  # eq. 2; bilinear per §3.3.2 (the public code resizes with Lanczos)
                 upsampled = F.interpolate(output, gray_n.shape[-2:], mode="bilinear", align_corners=False)
                 inputs = torch.cat([gray_n, upsampled], dim=1)
-            output = self._fit_level(level, inputs, *self._targets(*colors), generators)
+            output = self._fit_level(iterations, lr, inputs, *self._targets(*colors), generators)
         return output
 
     def _best_constant(self, target: Tensor, weight: Tensor) -> Tensor:
@@ -175,23 +199,27 @@ class ProgressiveColorization(Colorizer):
         return target, weight
 
     def _fit_level(
-        self, level: int, inputs: Tensor, target: Tensor, weight: Tensor, generators: list[torch.Generator]
+        self,
+        iterations: int,
+        lr: float,
+        inputs: Tensor,
+        target: Tensor,
+        weight: Tensor,
+        generators: list[torch.Generator],
     ) -> Tensor:
-        """Fit level `level`'s networks to the weighted targets and return their B×3×h×w output."""
+        """Fit one level's networks to the weighted targets and return their B×3×h×w output."""
         with torch.device("meta"):  # no default initialization, which would also draw from the global RNG
             network = ColorizationNetwork(inputs.shape[0], inputs.shape[1], self.num_blocks, self.channels)
         network = network.to_empty(device=inputs.device)
         network.init_networks(generators)
         network = network.to(memory_format=torch.channels_last)
         # Adam is element-wise, so on the stacked parameters it is one Adam per image; fused: one kernel.
-        optimizer = torch.optim.Adam(
-            network.parameters(), lr=self.lrs[level], fused=inputs.device.type == "cuda"
-        )
+        optimizer = torch.optim.Adam(network.parameters(), lr=lr, fused=inputs.device.type == "cuda")
         autocast = torch.autocast(inputs.device.type, torch.bfloat16, enabled=self._bf16(inputs.device))
         # Each network's loss is a mean over its own image, as in the public code; summing them keeps
         # every image's gradient independent of the batch size.
         per_image = target[0].numel()
-        for _ in range(self.iterations[level]):
+        for _ in range(iterations):
             optimizer.zero_grad(set_to_none=True)
             with autocast:
                 output = network(inputs)
@@ -205,3 +233,13 @@ class ProgressiveColorization(Colorizer):
         if self.precision == "auto":
             return device.type == "cuda" and torch.cuda.is_bf16_supported()
         return self.precision == "bf16"
+
+
+def _schedule(height: int, iterations: Sequence[int], lrs: Sequence[float]) -> tuple[tuple, tuple]:
+    iterations, lrs = tuple(int(n) for n in iterations), tuple(float(lr) for lr in lrs)
+    if not len(iterations) == len(lrs) == height >= 1:
+        raise ValueError(
+            f"need one iteration count and one lr per level: pyramid height {height}, "
+            f"iterations {iterations}, lrs {lrs}"
+        )
+    return iterations, lrs
