@@ -79,7 +79,7 @@ def resume_checkpoint(cfg: DictConfig, run_dir: Path) -> str | None:
     """`ckpt_path` if given; else the newest checkpoint already in this run directory.
 
     A run directory holds checkpoints at start only when SLURM requeued the job (preemption, time limit,
-    node failure): the job then continues where it stopped instead of starting over.
+    node failure) or when `hydra.run.dir` names an earlier run: it continues where it stopped.
     """
     if cfg.get("ckpt_path"):
         return str(cfg.ckpt_path)
