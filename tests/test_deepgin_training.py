@@ -13,8 +13,9 @@ import torch
 import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from overfitting import RepeatedBatch
 from suite_cli import DEEPGIN_TINY, run
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from lightning_modules.common.perceptual_loss import (
     PerceptualStyleLoss,
@@ -91,17 +92,6 @@ def test_gram_matrix_and_the_losses():
     once = loss([target + 0.1], target)
     assert torch.allclose(twice[0], 2 * once[0]) and torch.allclose(twice[1], 2 * once[1])
     assert not any(p.requires_grad for p in loss.parameters())
-
-
-class RepeatedBatch(Dataset):
-    def __init__(self, batch: dict, length: int):
-        self.batch, self.length = batch, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return self.batch
 
 
 def tiny_batch(size: int = 32) -> dict:
