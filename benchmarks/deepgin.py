@@ -4,7 +4,7 @@ then a D step) and in the warm-up (G on L1 only), and inference images per secon
     python benchmarks/deepgin.py                                    # CPU, full width 32, batch 1
     python benchmarks/deepgin.py --device gpu --precision bf16-mixed --batch-size 12
 
-Batches come from memory, so the figures are the model's speed alone. VGG19 has random weights here
+Batches come from memory (training_speed.py), so the figures are the model's speed alone. VGG19 has random weights here
 (speed does not depend on them, and no weights file is needed).
 """
 
@@ -13,40 +13,12 @@ from __future__ import annotations
 import argparse
 import time
 
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from torch.utils.data import DataLoader, Dataset
+from training_speed import fixed_batch, training_batches_per_second
 
 from suite.runtime import REPO_ROOT
-
-
-class RepeatedBatch(Dataset):
-    def __init__(self, size: int, batch_size: int, length: int):
-        generator = torch.Generator().manual_seed(0)
-        self.batch = {
-            "image": torch.rand(batch_size, 3, size, size, generator=generator),
-            "mask": torch.zeros(batch_size, 1, size, size),
-        }
-        self.batch["mask"][..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
-        self.length = length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return self.batch
-
-
-class Timer(pl.Callback):
-    def __init__(self):
-        self.times = []
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.strategy.root_device.type == "cuda":
-            torch.cuda.synchronize()
-        self.times.append(time.perf_counter())
 
 
 def build(overrides: list[str]) -> torch.nn.Module:
@@ -57,23 +29,14 @@ def build(overrides: list[str]) -> torch.nn.Module:
 def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: bool) -> float:
     """Batches per second in one stage (one epoch of it)."""
     stage = [f"model.warmup_epochs={int(warmup_stage)}", "model.constant_epochs=1", "model.decay_epochs=0"]
-    model = build([*overrides, *stage])
-    timer = Timer()
-    trainer = pl.Trainer(
-        accelerator=args.device,
-        devices=1,
-        precision=args.precision,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        callbacks=[timer],
+    return training_batches_per_second(
+        build([*overrides, *stage]),
+        fixed_batch(args.size, args.batch_size),
+        args.batches,
+        args.warmup,
+        args.device,
+        args.precision,
     )
-    total = args.warmup + args.batches
-    trainer.fit(model, DataLoader(RepeatedBatch(args.size, args.batch_size, total), batch_size=None))
-    return args.batches / (timer.times[-1] - timer.times[args.warmup - 1])
 
 
 def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:
@@ -81,7 +44,7 @@ def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:
     model = build(overrides)
     device = torch.device("cuda" if args.device == "gpu" else "cpu")
     model = model.to(device).eval()
-    batch = RepeatedBatch(args.size, args.batch_size, 1)[0]
+    batch = fixed_batch(args.size, args.batch_size)
     image, mask = batch["image"].to(device), batch["mask"].to(device)
     dtype = torch.bfloat16 if args.precision.startswith("bf16") else None
     times = []

@@ -1,0 +1,65 @@
+"""Shared by the training benchmarks: one batch held in memory, and Lightning training batches per second.
+
+Batches come from memory, so the figures are the model's speed alone (benchmarks/data_loading.py measures
+the loading side).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+def fixed_batch(size: int, batch_size: int) -> dict:
+    """Random images with a square hole over the central half."""
+    image = torch.rand(batch_size, 3, size, size, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(batch_size, 1, size, size)
+    mask[..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
+    return {"image": image, "mask": mask}
+
+
+class RepeatedBatch(Dataset):
+    """The same collated batch `length` times (the loader runs with batch_size=None)."""
+
+    def __init__(self, batch: dict, length: int):
+        self.batch, self.length = batch, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        return self.batch
+
+
+class BatchTimer(pl.Callback):
+    def __init__(self):
+        self.times: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize()
+        self.times.append(time.perf_counter())
+
+
+def training_batches_per_second(
+    model: pl.LightningModule, batch: dict, batches: int, warmup: int, device: str, precision: str
+) -> float:
+    """One epoch of `warmup` untimed then `batches` timed training batches through a Lightning Trainer."""
+    timer = BatchTimer()
+    trainer = pl.Trainer(
+        accelerator=device,
+        devices=1,
+        precision=precision,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[timer],
+    )
+    trainer.fit(model, DataLoader(RepeatedBatch(batch, warmup + batches), batch_size=None))
+    return batches / (timer.times[-1] - timer.times[warmup - 1])
