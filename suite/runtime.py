@@ -30,20 +30,12 @@ OmegaConf.register_new_resolver(
     replace=True,
 )
 
-# W&B: one group per sweep (its folder name), a single run in its task's group.
-OmegaConf.register_new_resolver("sweep_group", lambda task: _sweep_group(task), replace=True)
 # W&B run id from the run directory: a requeued job (same directory) continues the same W&B run, and
 # every DDP rank agrees on it without talking to the others.
 OmegaConf.register_new_resolver(
     "run_dir_id",
     lambda run_dir: hashlib.sha1(str(Path(run_dir).resolve()).encode()).hexdigest()[:16],
     replace=True,
-)
-
-# Rank zero alone writes the run directory's Hydra files and log (conf/hydra/default.yaml): SLURM starts
-# every DDP rank as the same Hydra job.
-OmegaConf.register_new_resolver(
-    "if_rank_zero", lambda value, otherwise=None: value if process_rank() == 0 else otherwise, replace=True
 )
 
 
@@ -55,13 +47,22 @@ def process_rank() -> int:
     return 0
 
 
-def _sweep_group(task: str) -> str:
+def sweep_group(task: str) -> str:
+    """W&B's group: one per sweep (<task>/<sweep folder>); a single run is in its task's group."""
     if not HydraConfig.initialized():
         return task
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:
         return f"{task}/{Path(hydra_cfg.sweep.dir).name}"
     return task
+
+
+OmegaConf.register_new_resolver("sweep_group", sweep_group, replace=True)
+# Rank zero alone writes the run directory's Hydra files and log (conf/hydra/default.yaml): SLURM starts
+# every DDP rank as the same Hydra job.
+OmegaConf.register_new_resolver(
+    "if_rank_zero", lambda value, otherwise=None: value if process_rank() == 0 else otherwise, replace=True
+)
 
 
 def instantiate_list(cfg: DictConfig | None) -> list[Any]:
