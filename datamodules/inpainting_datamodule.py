@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
@@ -19,6 +21,7 @@ class InpaintingDataModule(pl.LightningDataModule):
     val_limit / test_limit keep the first N images of a split (quick validation while training).
     seed drives training draws (masks, augmentation, order); eval_seed versions the evaluation masks, so
     runs that differ in `seed` are still scored on identical masks.
+    num_workers: loader processes per rank, at most the CPUs the process may run on.
     test_split: the split the test loop scores (evaluate.py split=val scores the validation split).
     hint_dir: user color hints for evaluation, <hint_dir>/{index:06d}.png (RGBA: opaque pixels are hints).
     """
@@ -83,7 +86,9 @@ class InpaintingDataModule(pl.LightningDataModule):
         return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
 
     def _loader_options(self) -> dict:
-        workers = self.num_workers
+        # More workers than the CPUs this process may run on (a SLURM allocation, a small machine) only
+        # adds context switches to the loading, and takes the main process's CPU time from the model.
+        workers = min(self.num_workers, len(os.sched_getaffinity(0)))
         return {
             "num_workers": workers,
             "pin_memory": self.pin_memory and torch.cuda.is_available(),

@@ -129,3 +129,11 @@ def test_masks_with_more_than_half_holes_read_back_identical(tmp_path):
     generated = datamodule("mask=center_square", "mask.train.fraction=0.75")  # 56 % holes
     export_mask_set(generated.dataset("val"), tmp_path, meta={})
     assert mask_hashes(datamodule("mask=folder", f"mask.eval.root={tmp_path}")) == mask_hashes(generated)
+
+
+def test_loaders_start_no_more_workers_than_the_cpus_the_process_may_use(monkeypatch):
+    module = datamodule("data.num_workers=8")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert module.val_dataloader().num_workers == 3
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(32)))
+    assert module.val_dataloader().num_workers == 8
