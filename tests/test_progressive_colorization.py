@@ -13,7 +13,11 @@ from hydra.utils import instantiate
 from datamodules.datasets.synthetic import SyntheticTextures
 from lightning_modules.external_internal.colorization_network import ColorizationNetwork
 from lightning_modules.external_internal.colorizer import to_gray, with_hints
-from lightning_modules.external_internal.progressive_colorization import ProgressiveColorization, pyramid
+from lightning_modules.external_internal.progressive_colorization import (
+    ProgressiveColorization,
+    heldout_region,
+    pyramid,
+)
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 # Properties that do not need a converged fit run on a few iterations of a small network.
@@ -233,3 +237,68 @@ def test_a_constant_gray_image_gets_the_loss_minimizing_color(loss):
     torch.testing.assert_close(output[1], expected[:, None, None].expand(3, 16, 16))
     assert output.isfinite().all()
     assert psnr(output[:1] * (1 - mask[:1]), images[:1] * (1 - mask[:1])) > 15
+
+
+def test_the_held_out_region_is_the_hole_moved_by_half_the_image_over_known_pixels():
+    hole, hint_mask = torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
+    hole[..., 0:2, 1:4] = 1  # moved by (4, 4) to rows 4-5, columns 5-7
+    hole[..., 5:7, 6:8] = 1  # covers (5, 6) and (5, 7) of that copy; its own copy wraps to rows 1-2, cols 2-3
+    hint_mask[..., 4, 6] = 1  # a hint stays a training pixel
+    expected = torch.zeros_like(hole)
+    expected[..., 4, 5] = expected[..., 4, 7] = expected[..., 5, 5] = 1
+    expected[..., 2, 2:4] = 1  # (1, 2) and (1, 3) of the second copy are hole
+    assert torch.equal(heldout_region(hole, hint_mask), expected)
+
+
+def test_each_image_is_colorized_at_the_height_that_colored_its_held_out_pixels_best(monkeypatch):
+    """Appendix A's height by content: the held-out fits decide, then the image is fitted again with every
+    known pixel at the chosen height."""
+    images = torch.rand(3, 3, 16, 16)
+    gray, hole = to_gray(images), torch.zeros(3, 1, 16, 16)
+    hole[..., 2:6, 3:9] = 1
+    hole[2] = 0  # nothing missing: no held-out pixel, the size rule's height stays
+    colorizer = ProgressiveColorization(
+        pyramid_height=2,
+        iterations=(1, 1),
+        lrs=(0.01, 0.01),
+        select_height=True,
+        lower_pyramids={1: {"iterations": [1], "lrs": [0.01]}},
+    )
+    good = {1: torch.tensor([True, False, True]), 2: torch.tensor([False, True, False])}
+    calls = []
+
+    def fit_pyramid(gray_, image, mask, hint, hint_mask, height):
+        selection = bool(mask.sum() > hole.sum())  # the final fits' masks lie inside the hole
+        calls.append((height, len(image), selection))
+        if selection:  # right colors only where this height is good
+            return torch.where(good[height][:, None, None, None], image, 1 - image)
+        return torch.full_like(image, height / 10)
+
+    monkeypatch.setattr(colorizer, "_fit_pyramid", fit_pyramid)
+    assert colorizer.select_heights(gray, images, hole, torch.zeros_like(images), hole * 0).tolist() == [
+        1,
+        2,
+        2,
+    ]
+    calls.clear()
+    output = colorizer(gray, images, hole)
+    assert output[:, 0, 0, 0].tolist() == pytest.approx([0.1, 0.2, 0.2])
+    assert sorted(call[:2] for call in calls if not call[2]) == [(1, 1), (2, 2)]  # final fits, by height
+
+
+def test_height_selection_runs_end_to_end():
+    images = torch.stack([SyntheticTextures(size=32).split("test").load(i) for i in (0, 1)])
+    gray, hole = to_gray(images), torch.zeros_like(images[:, :1])
+    hole[..., 4:14, 6:20] = 1
+    colorizer = ProgressiveColorization(
+        pyramid_height=2,
+        iterations=(10, 10),
+        lrs=(0.01, 0.003),
+        num_blocks=1,
+        channels=8,
+        select_height=True,
+        lower_pyramids={1: {"iterations": [20], "lrs": [0.01]}},
+    )
+    heights = colorizer.select_heights(gray, images, hole, torch.zeros_like(images), torch.zeros_like(hole))
+    assert set(heights.tolist()) <= {1, 2}
+    assert colorizer(gray, images, hole).isfinite().all()
