@@ -197,20 +197,11 @@ class ProgressiveColorization(Colorizer):
         held_out = heldout_region(mask, hint_mask)
         training_mask = torch.maximum(mask, held_out)
         target = torch.where(held_out > 0, image, 0)
-        errors = torch.stack(
-            [
-                (
-                    self.loss(
-                        self._fit_pyramid(gray, image, training_mask, hint, hint_mask, height),
-                        target,
-                        reduction="none",
-                    )
-                    * held_out
-                ).sum(dim=(1, 2, 3))
-                for height in range(1, largest + 1)
-            ]
-        )
-        heights = errors.argmin(dim=0) + 1
+        errors = []
+        for height in range(1, largest + 1):
+            colors = self._fit_pyramid(gray, image, training_mask, hint, hint_mask, height)
+            errors.append((self.loss(colors, target, reduction="none") * held_out).sum(dim=(1, 2, 3)))
+        heights = torch.stack(errors).argmin(dim=0) + 1
         return torch.where(held_out.flatten(1).any(dim=1), heights, largest)
 
     def _fit_pyramid(
