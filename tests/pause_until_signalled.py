@@ -1,6 +1,11 @@
-"""A test-only callback: at one step, say so in a file and wait until SLURM's warning signal has arrived.
+"""A test-only callback: at one step, say so in a file and wait until SLURM's warning signal has arrived
+and the test has released the job.
 
-Tiny jobs finish in a second or two; this makes "signalled part-way" deterministic under any load.
+Tiny jobs finish in a second or two; this makes "signalled part-way" deterministic under any load. The
+release (a second file, written once `scancel --signal` has returned) keeps a job from requeueing while
+scancel may still be talking to the controller: in one run under load, a requeue 0.2 s after the signal
+was followed by a second kill request in the controller's log, and SLURM 22.05 never finished requeueing
+the job. On a cluster the controller sends the warning signal itself.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ class PauseUntilSignalled(pl.Callback):
             return
         requeue = next(c for c in trainer.callbacks if isinstance(c, SlurmRequeue))
         self.ready_file.touch()
+        release = self.ready_file.with_name(self.ready_file.name + ".release")
         deadline = time.monotonic() + self.timeout
-        while not requeue.requested and time.monotonic() < deadline:
+        while not (requeue.requested and release.exists()) and time.monotonic() < deadline:
             time.sleep(0.1)

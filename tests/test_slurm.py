@@ -122,6 +122,7 @@ def signal_part_way(slurm: dict, sweep: Path) -> None:
     (job,) = job_ids(sweep)
     env = {**os.environ, **slurm}
     subprocess.run(["scancel", "--signal=USR1", job], env=env, check=True)
+    (sweep / "paused.release").touch()  # scancel is done: the job may act on the signal now
 
     def state() -> str:
         return subprocess.run(
