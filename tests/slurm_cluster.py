@@ -25,6 +25,7 @@ BINARIES = ("slurmctld", "slurmd", "munged", "sbatch", "scontrol")
 PARTITION = "debug"
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_SOCKET_DIR = Path("/run/munge")
+CONTROLLER_PORT = 6817  # SlurmctldPort's default
 
 
 def missing_requirements() -> str | None:
@@ -103,6 +104,13 @@ def start(root: Path, timeout: float = 60.0) -> dict[str, str]:
     reason = missing_requirements()
     if reason:
         raise RuntimeError(f"cannot start a SLURM cluster: {reason}")
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", CONTROLLER_PORT)) == 0:
+            # a second controller would fail to bind while the tools talk to the first one's jobs
+            raise RuntimeError(
+                f"a SLURM controller already listens on port {CONTROLLER_PORT}: stop it first (another "
+                "pytest worker's cluster? tests/test_slurm.py must run on one worker: --dist loadgroup)"
+            )
     root = root.resolve()
     conf = write_config(root)
     env = {**os.environ, "SLURM_CONF": str(conf)}
