@@ -10,7 +10,8 @@ import time
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+
+from datamodules.repeated_batch import repeated_batch_loader
 
 
 def fixed_batch(size: int, batch_size: int) -> dict:
@@ -19,19 +20,6 @@ def fixed_batch(size: int, batch_size: int) -> dict:
     mask = torch.zeros(batch_size, 1, size, size)
     mask[..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
     return {"image": image, "mask": mask}
-
-
-class RepeatedBatch(Dataset):
-    """The same collated batch `length` times (the loader runs with batch_size=None)."""
-
-    def __init__(self, batch: dict, length: int):
-        self.batch, self.length = batch, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return self.batch
 
 
 class BatchTimer(pl.Callback):
@@ -61,5 +49,5 @@ def training_batches_per_second(
         limit_val_batches=0,
         callbacks=[timer],
     )
-    trainer.fit(model, DataLoader(RepeatedBatch(batch, warmup + batches), batch_size=None))
+    trainer.fit(model, repeated_batch_loader(batch, warmup + batches))
     return batches / (timer.times[-1] - timer.times[warmup - 1])

@@ -1,24 +1,10 @@
-"""Shared by the overfit tests: one batch served for every step, and the PSNR of its holes."""
+"""Shared by the overfit tests: the PSNR of a batch's holes."""
 
 from __future__ import annotations
 
 import torch
-from torch.utils.data import Dataset
 
 from lightning_modules.base import InpaintingModule
-
-
-class RepeatedBatch(Dataset):
-    """The same collated batch for every index (the loader runs with batch_size=None)."""
-
-    def __init__(self, batch: dict, length: int):
-        self.batch, self.length = batch, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return self.batch
 
 
 def hole_psnr(model: InpaintingModule, image: torch.Tensor, mask: torch.Tensor) -> float:

@@ -18,9 +18,9 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import RepeatedBatch, hole_psnr
-from torch.utils.data import DataLoader
+from overfitting import hole_psnr
 
+from datamodules.repeated_batch import repeated_batch_loader
 from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.deepgin.generator import init_weights
 from lightning_modules.deepgin.module import DeepGINInpainting
@@ -81,7 +81,7 @@ def test_deepgin_overfits_one_batch_through_both_stages():
         enable_model_summary=False,
     )
     batch = {"image": image, "mask": mask}
-    trainer.fit(model, DataLoader(RepeatedBatch(batch, EPOCH), batch_size=None))
+    trainer.fit(model, repeated_batch_loader(batch, EPOCH))
     final = hole_psnr(model, image, mask)
     print(f"hole PSNR {start:.2f} dB -> {final:.2f} dB after {(WARMUP + DECAY) * EPOCH} batches")
 

@@ -13,10 +13,9 @@ import torch
 import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import RepeatedBatch
 from suite_cli import DEEPGIN_TINY, run
-from torch.utils.data import DataLoader
 
+from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.common.perceptual_loss import (
     PerceptualStyleLoss,
     VGGFeatures,
@@ -152,7 +151,7 @@ def test_warmup_trains_only_the_generator_on_l1_then_the_schedule_runs():
     )
     recorder = StageRecorder()
     fit = trainer(4, callbacks=[recorder])
-    fit.fit(model, DataLoader(RepeatedBatch(tiny_batch(), 2), batch_size=None))
+    fit.fit(model, repeated_batch_loader(tiny_batch(), 2))
 
     g_lr, d_lr = 1e-4, 4e-4
     assert [epoch["lrs"] for epoch in recorder.epochs] == [
@@ -177,7 +176,7 @@ def test_missing_vgg_weights_stop_training_before_the_first_step(torch_home, no_
     model = deepgin("model.warmup_epochs=1")  # the default: ImageNet VGG19 from the cache
     fit = trainer(1)
     with pytest.raises(MissingWeightsError, match="vgg19-dcbb9e9d.pth"):
-        fit.fit(model, DataLoader(RepeatedBatch(tiny_batch(), 2), batch_size=None))
+        fit.fit(model, repeated_batch_loader(tiny_batch(), 2))
     assert fit.global_step == 0
 
 

@@ -14,10 +14,10 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import RepeatedBatch, hole_psnr
-from torch.utils.data import DataLoader
+from overfitting import hole_psnr
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
+from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.gatedconv.module import GatedConvInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -68,7 +68,7 @@ def test_gatedconv_overfits_one_batch_through_the_trainer():
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(model, DataLoader(RepeatedBatch(batch, ITERATIONS), batch_size=None))
+    trainer.fit(model, repeated_batch_loader(batch, ITERATIONS))
     final = hole_psnr(model, image, mask)
     print(f"hole PSNR {start:.2f} dB -> {final:.2f} dB after {ITERATIONS} batches")
 
