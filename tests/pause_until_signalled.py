@@ -19,15 +19,15 @@ from callbacks.slurm_requeue import SlurmRequeue
 
 
 class PauseUntilSignalled(pl.Callback):
-    def __init__(self, step: int, ready_file: str, timeout: float = 300.0):
-        self.step, self.ready_file, self.timeout = step, Path(ready_file), timeout
+    def __init__(self, step: int, ready_file: str, release_file: str, timeout: float = 300.0):
+        self.step, self.timeout = step, timeout
+        self.ready_file, self.release_file = Path(ready_file), Path(release_file)
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args) -> None:
         if trainer.global_step != self.step:  # the resumed start is past it
             return
         requeue = next(c for c in trainer.callbacks if isinstance(c, SlurmRequeue))
         self.ready_file.touch()
-        release = self.ready_file.with_name(self.ready_file.name + ".release")
         deadline = time.monotonic() + self.timeout
-        while not (requeue.requested and release.exists()) and time.monotonic() < deadline:
+        while not (requeue.requested and self.release_file.exists()) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -112,6 +112,7 @@ def pause_at(step: int, sweep: Path) -> tuple[str, ...]:
         "+callbacks.pause._target_=pause_until_signalled.PauseUntilSignalled",
         f"+callbacks.pause.step={step}",
         f"+callbacks.pause.ready_file={sweep / 'paused'}",
+        f"+callbacks.pause.release_file={sweep / 'released'}",
     )
 
 
@@ -122,7 +123,7 @@ def signal_part_way(slurm: dict, sweep: Path) -> None:
     (job,) = job_ids(sweep)
     env = {**os.environ, **slurm}
     subprocess.run(["scancel", "--signal=USR1", job], env=env, check=True)
-    (sweep / "paused.release").touch()  # scancel is done: the job may act on the signal now
+    (sweep / "released").touch()  # scancel is done: the job may act on the signal now
 
     def state() -> str:
         return subprocess.run(
