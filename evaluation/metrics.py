@@ -2,7 +2,8 @@
 
 Per-image values (PSNR, SSIM, L1, LPIPS) are summed per bucket in torchmetrics `SumMetric`s, so every
 rank's images count once when Lightning syncs them; overall values are the count-weighted mean of the
-buckets. FID is a set statistic and is reported overall only. LPIPS and FID need pretrained weights:
+buckets. With `per_image_rows` the per-image values are also kept with the dataset index and hole ratio
+(torchmetrics `CatMetric`s, gathered from every rank), for paired comparisons of methods image by image. FID is a set statistic and is reported overall only. LPIPS and FID need pretrained weights:
 when a file is missing the metric is reported unavailable with the reason, and the rest still runs.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
-from torchmetrics.aggregation import SumMetric
+from torchmetrics.aggregation import CatMetric, SumMetric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from suite.pretrained import MissingWeightsError, fid_metric, lpips_metric
@@ -55,11 +56,16 @@ def hole_ratio_bucket(mask: Tensor) -> Tensor:
 class InpaintingMetrics(nn.Module):
     """`update(composite, image, mask)` per batch, then `compute()` for the results dict.
 
-    `metrics` picks what to compute (FAST_METRICS for validation, ALL_METRICS for evaluation).
+    `metrics` picks what to compute (FAST_METRICS for validation, ALL_METRICS for evaluation);
+    `per_image_rows`: also return every image's values ("images" in `compute()`; update needs `index`).
     """
 
     def __init__(
-        self, metrics: Sequence[str] = ALL_METRICS, lpips_net: str = "alex", fid_feature: int = 2048
+        self,
+        metrics: Sequence[str] = ALL_METRICS,
+        lpips_net: str = "alex",
+        fid_feature: int = 2048,
+        per_image_rows: bool = False,
     ) -> None:
         super().__init__()
         unknown = sorted(set(metrics) - set(ALL_METRICS))
@@ -88,6 +94,11 @@ class InpaintingMetrics(nn.Module):
                 for name in (*self.per_image, "count")
             }
         )
+        self.rows = nn.ModuleDict(
+            {name: CatMetric(nan_strategy="disable") for name in ("index", "hole_ratio", *self.per_image)}
+            if per_image_rows
+            else {}
+        )
 
     def _apply(self, fn: Callable, recurse: bool = True) -> InpaintingMetrics:
         """Follow `.to()`/`.cuda()` with the networks too, moving device only."""
@@ -98,9 +109,10 @@ class InpaintingMetrics(nn.Module):
         return self
 
     @torch.no_grad()
-    def update(self, composite: Tensor, image: Tensor, mask: Tensor) -> None:
+    def update(self, composite: Tensor, image: Tensor, mask: Tensor, index: Tensor | None = None) -> None:
         """Add a batch: composite = output·mask + image·(1−mask) and the ground truth `image`, both
-        B×3×H×W in [0, 1], and `mask` B×1×H×W (1 = missing), which picks each image's bucket."""
+        B×3×H×W in [0, 1], `mask` B×1×H×W (1 = missing), which picks each image's bucket, and the images'
+        dataset indices (needed with per_image_rows)."""
         with torch.autocast(composite.device.type, enabled=False):  # metrics in float32 under bf16 runs
             # Clamped: a network may overshoot [0, 1], and FID's uint8 conversion would wrap around.
             composite = composite.float().clamp(0, 1)
@@ -115,6 +127,16 @@ class InpaintingMetrics(nn.Module):
             sums = torch.zeros(len(BUCKETS), device=bucket.device).index_add_(0, bucket, per_image)
             for metric, value in zip(self.sums[name], sums):
                 metric.update(value)
+        if self.rows:
+            if index is None:
+                raise ValueError("per_image_rows needs the images' dataset indices: update(..., index=...)")
+            values.pop("count")
+            values["index"] = (
+                torch.as_tensor(index, device=bucket.device).reshape(-1).float()
+            )  # exact below 2^24 images
+            values["hole_ratio"] = (mask > 0.5).flatten(1).float().mean(1)
+            for name, per_image in values.items():
+                self.rows[name].update(per_image)
 
     def _per_image_values(self, composite: Tensor, image: Tensor) -> dict[str, Tensor]:
         values = {}
@@ -134,11 +156,13 @@ class InpaintingMetrics(nn.Module):
         return values
 
     def reset(self) -> None:
-        for metric in [*self.networks.values(), *(m for sums in self.sums.values() for m in sums)]:
+        sums = (m for sums in self.sums.values() for m in sums)
+        for metric in [*self.networks.values(), *sums, *self.rows.values()]:
             metric.reset()
 
     def compute(self) -> dict:
-        """{"overall": {metric: value, "count": n}, "buckets": {label: {...}}, "unavailable": {...}}.
+        """{"overall": {metric: value, "count": n}, "buckets": {label: {...}}, "unavailable": {...}}, and
+        with per_image_rows "images": [{"index", "hole_ratio", metric: value, ...}] in dataset order.
 
         Buckets without images are left out; unavailable metrics are None, with their reason under
         "unavailable".
@@ -171,4 +195,14 @@ class InpaintingMetrics(nn.Module):
                 row = {name: sums[name][k] / count if name in sums else None for name in self.metrics}
                 row.pop("fid", None)
                 buckets[label] = {**row, "count": count}
-        return {"overall": overall, "buckets": buckets, "unavailable": unavailable}
+        results = {"overall": overall, "buckets": buckets, "unavailable": unavailable}
+        if self.rows:
+            results["images"] = self._image_rows() if total else []
+        return results
+
+    def _image_rows(self) -> list[dict]:
+        columns = {name: metric.compute().reshape(-1).tolist() for name, metric in self.rows.items()}
+        rows = [dict(zip(columns, values)) for values in zip(*columns.values(), strict=True)]
+        for row in rows:
+            row["index"] = int(row["index"])
+        return sorted(rows, key=lambda row: row["index"])

@@ -1,4 +1,5 @@
-"""A run's results files: metrics.json (the source of truth), metrics.csv and metrics.md, written atomically.
+"""A run's results files: metrics.json (the source of truth), metrics.csv and metrics.md, written atomically,
+and per_image.csv (every image's values, for paired comparisons of runs) when the results have them.
 
 The report tool reads only metrics.json; the CSV and Markdown are for people and spreadsheets.
 """
@@ -15,6 +16,7 @@ from evaluation.metrics import ALL_METRICS, METRIC_SPECS
 from suite.atomic import write_text
 
 RESULTS_FILE = "metrics.json"
+PER_IMAGE_FILE = "per_image.csv"
 # results on other datasets than the run's own (train.py test_sets): <run>/test_sets/<name>/metrics.json
 TEST_SETS_DIR = "test_sets"
 
@@ -43,8 +45,11 @@ def write_results(
     """Write `InpaintingMetrics.compute()` output with what identifies the run; returns the Markdown.
 
     `extra` holds more identifying fields (experiment, seed, ...), stored as given. num_images is the
-    results' overall count, so it cannot disagree with them.
+    results' overall count, so it cannot disagree with them. Per-image rows ("images") go to
+    per_image.csv only: a test set of 36,500 images would make metrics.json megabytes long.
     """
+    results = dict(results)
+    images = results.pop("images", None)
     clash = set(extra) & {"num_images", *results}
     if clash:
         raise ValueError(f"extra fields {sorted(clash)} would overwrite results")
@@ -63,6 +68,8 @@ def write_results(
     write_text(run_dir / RESULTS_FILE, json.dumps(record, indent=2) + "\n")
     write_text(run_dir / "metrics.csv", _csv(record))
     write_text(run_dir / "metrics.md", markdown)
+    if images:
+        write_text(run_dir / PER_IMAGE_FILE, _per_image_csv(images))
     return markdown
 
 
@@ -91,6 +98,14 @@ def _csv(record: dict) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows([["" if value is None else value for value in row] for row in rows])
+    return out.getvalue()
+
+
+def _per_image_csv(images: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(images[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(images)
     return out.getvalue()
 
 

@@ -115,7 +115,7 @@ class InpaintingModule(pl.LightningModule):
         else:
             target = self.bottleneck.target(image)
         result = composite(output, target, mask)
-        metrics.update(as_rgb(result), as_rgb(target), mask)
+        metrics.update(as_rgb(result), as_rgb(target), mask, batch.get("index"))
         return {"output": as_rgb(output), "composite": as_rgb(result)}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
@@ -128,7 +128,7 @@ class InpaintingModule(pl.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         # Built here, not in __init__: LPIPS / FID need weight files that training does not.
-        self.test_metrics = InpaintingMetrics(self.test_metric_names).to(self.device)
+        self.test_metrics = InpaintingMetrics(self.test_metric_names, per_image_rows=True).to(self.device)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
         return self._evaluation_step(batch, self.test_metrics, restore=True)

@@ -56,6 +56,11 @@ def test_validation_and_test_metrics_equal_one_process(runs):
     assert ddp_test["num_images"] == single_test["num_images"] == 5  # every test image once
     for key in ("psnr", "ssim", "l1"):
         assert ddp_test["overall"][key] == pytest.approx(single_test["overall"][key], rel=1e-4), key
+    # every image's row gathered from both ranks, in dataset order
+    one_rows, two_rows = (list(csv.DictReader((d / "per_image.csv").open())) for d in (single, ddp))
+    assert [row["index"] for row in two_rows] == [row["index"] for row in one_rows] == list("01234")
+    for a, b in zip(one_rows, two_rows, strict=True):
+        assert float(a["psnr"]) == pytest.approx(float(b["psnr"]), rel=1e-4)
 
 
 def test_no_sample_is_seen_twice_in_an_epoch(runs):
@@ -81,6 +86,7 @@ def test_only_rank_zero_writes_files(runs):
         "metrics.json",
         "metrics.csv",
         "metrics.md",
+        "per_image.csv",
         "train.log",
     }, written
     assert len(list((ddp / "csv").glob("*.csv"))) <= 2  # one logger (metrics.csv, hparams)

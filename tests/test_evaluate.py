@@ -3,6 +3,7 @@ function of (mask config, eval_seed, image index), exported as PNGs and read bac
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -87,6 +88,13 @@ def test_without_weights_lpips_and_fid_are_unavailable_by_file_name(generated):
     overall_line = next(line for line in markdown.splitlines() if line.startswith("| overall"))
     assert overall_line.count("n/a") == 2
     assert all(f"n/a: weights file {file_name} not found" in markdown for file_name in files.values())
+
+    with (generated / "per_image.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert [int(row["index"]) for row in rows] == list(range(NUM_IMAGES))
+    assert set(rows[0]) == {"index", "hole_ratio", "psnr", "ssim", "l1"}
+    assert sum(float(row["psnr"]) for row in rows) / NUM_IMAGES == pytest.approx(overall["psnr"], rel=1e-5)
+    assert "images" not in results  # metrics.json stays small
 
     examples = {path.name for path in (generated / "examples").iterdir()}
     kinds = ("masked", "composite", "target")

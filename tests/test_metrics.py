@@ -108,6 +108,27 @@ def test_reset_and_empty_compute(torch_home):
     assert metrics.compute()["overall"]["count"] == 2
 
 
+def test_per_image_rows_are_every_image_s_values_in_dataset_order(torch_home):
+    metrics = InpaintingMetrics(FAST_METRICS, per_image_rows=True)
+    first, second = batch([0.05, 0.55], seed=1), batch([0.2], offset=0.05, seed=2)
+    metrics.update(*first, index=torch.tensor([7, 2]))
+    metrics.update(*second, index=torch.tensor([4]))
+    result = metrics.compute()
+    rows = result["images"]
+    assert [row["index"] for row in rows] == [2, 4, 7]
+    assert [row["hole_ratio"] for row in rows] == pytest.approx([0.55, 0.2, 0.05], abs=1 / SIZE**2)
+    alone = InpaintingMetrics(FAST_METRICS)
+    alone.update(*second)
+    assert {name: rows[1][name] for name in FAST_METRICS} == pytest.approx(
+        {name: alone.compute()["overall"][name] for name in FAST_METRICS}, rel=1e-6
+    )
+    for name in FAST_METRICS:
+        assert result["overall"][name] == pytest.approx(sum(row[name] for row in rows) / 3, rel=1e-6)
+    with pytest.raises(ValueError, match="dataset indices"):
+        metrics.update(*second)
+    assert "images" not in InpaintingMetrics(FAST_METRICS).compute()
+
+
 def test_bf16_autocast_matches_float32(torch_home):
     composite, image, mask = batch([0.3, 0.7])
     reference = InpaintingMetrics(FAST_METRICS)
