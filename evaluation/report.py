@@ -2,6 +2,7 @@
 
     python report.py <multirun dir> [<dir> ...] [--out DIR] [--metrics psnr ssim] [--split test]
     python report.py <multirun dir> --rows model --cols data      # method × dataset grid
+    python report.py <reference run> <run or multirun> ... --paired   # image by image against the first
 
 A directory is a single run (it holds metrics.json or .hydra/) or a Hydra multirun whose numbered job
 folders are runs. Only each run's metrics.json, .hydra/*.yaml and examples/*.png are read. Building a
@@ -28,6 +29,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from evaluation.metrics import ALL_METRICS, METRIC_SPECS
+from evaluation.paired import paired_differences, paired_markdown, read_per_image
 from evaluation.results import RESULTS_FILE, TEST_SETS_DIR, column_title, format_value
 from suite.atomic import atomic_path, write_text
 
@@ -426,16 +428,39 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cols", help="pivot: the key whose values are column groups (e.g. data)")
     parser.add_argument("--max-examples", type=int, default=8, help="rows of the comparison figure")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="compare every run with the first image by image (per_image.csv) and write paired.md",
+    )
     args = parser.parse_args(argv)
     if (args.rows is None) != (args.cols is None):
         parser.error("--rows and --cols go together")
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> Table:
+def paired_report(runs: Sequence[Run], metrics: Sequence[str], out: Path) -> str:
+    """paired.md: every run with results against the first one, image by image."""
+    scored = [run for run in runs if run.results is not None]
+    if len(scored) < 2:
+        raise SystemExit("--paired needs a reference run and at least one more run with results")
+    reference, *others = scored
+    baseline = read_per_image(reference.path)
+    rows = [(run.label, paired_differences(baseline, read_per_image(run.path), metrics)) for run in others]
+    markdown = paired_markdown(reference.label, rows)
+    write_text(out / "paired.md", markdown)
+    return markdown
+
+
+def main(argv: Sequence[str] | None = None) -> Table | str:
     args = parse_args(argv)
     out = args.out or args.dirs[0]
     runs = find_runs(args.dirs, args.split)
+    if args.paired:
+        markdown = paired_report(runs, args.metrics or metrics_present(runs) or list(ALL_METRICS), out)
+        print(markdown)
+        print(f"Written to {out}: paired.md")
+        return markdown
     layout = {"rows": args.rows, "cols": args.cols} if args.rows else sweep_layout(runs) or {}
     metrics = args.metrics or layout.get("metrics") or metrics_present(runs) or list(ALL_METRICS)
     if layout.get("rows"):

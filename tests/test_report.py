@@ -200,3 +200,45 @@ def test_extra_fields_cannot_overwrite_results(tmp_path):
     with pytest.raises(ValueError, match="overall"):
         identity = {"method": "m", "dataset": "d", "mask": "k", "checkpoint": None, "split": "test"}
         write_results(tmp_path, fake_results(20.0, 0.1), **identity, overall={})
+
+
+def per_image_run(run_dir: Path, psnr: list[float], l1: list[float], indices=None) -> Path:
+    indices = indices or range(len(psnr))
+    images = [{"index": i, "hole_ratio": 0.2, "psnr": p, "l1": e} for i, p, e in zip(indices, psnr, l1)]
+    results = {
+        "overall": {"psnr": sum(psnr) / len(psnr), "l1": sum(l1) / len(l1), "count": len(psnr)},
+        "buckets": {},
+        "unavailable": {},
+        "images": images,
+    }
+    write_results(run_dir, results, method="m", dataset="d", mask="nvidia", checkpoint=None, split="test")
+    return run_dir
+
+
+def test_paired_report_compares_each_run_with_the_first_on_the_images_both_scored(tmp_path, capsys):
+    reference = per_image_run(tmp_path / "base", [30, 31, 32, 33], [0.1, 0.1, 0.1, 0.1])
+    # index 9 exists in this run only: it is not compared
+    other = per_image_run(tmp_path / "full", [31, 31, 31, 35, 50], [0.05, 0.2, 0.1, 0.1, 0], [0, 1, 2, 3, 9])
+    assert "images" not in read_results(other) and (other / "per_image.csv").is_file()
+    markdown = main([str(reference), str(other), "--paired", "--out", str(tmp_path)])
+    assert (tmp_path / "paired.md").read_text() == markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| full"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1] == "4"
+    mean, interval = cells[2].split(" ", 1)
+    assert float(mean) == 0.5  # (1 + 0 - 1 + 2) / 4
+    low, high = (float(x) for x in interval.strip("[]").split(","))
+    assert -1 <= low < 0.5 < high <= 2  # the bootstrap interval of four differences
+    assert cells[3] == "2 / 1"  # PSNR: higher on 2 images, lower on 1
+    assert cells[5] == "1 / 1"  # L1 is better lower: 0.05 better, 0.2 worse
+    assert "Paired differences against **base**" in capsys.readouterr().out
+
+
+def test_paired_report_names_the_missing_per_image_file(tmp_path):
+    reference = tmp_path / "old"
+    write_results(
+        reference, fake_results(25.0, None), method="m", dataset="d", mask="m", checkpoint=None, split="test"
+    )
+    other = per_image_run(tmp_path / "new", [30], [0.1])
+    with pytest.raises(SystemExit, match=r"old/per_image.csv not found.*re-run the evaluation"):
+        main([str(reference), str(other), "--paired"])
