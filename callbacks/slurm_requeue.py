@@ -69,7 +69,11 @@ class SlurmRequeue(pl.Callback):
             job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
         error = None
         if trainer.is_global_zero:
-            result = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+            # The requeue makes SLURM send SIGTERM to every process of the job, this scontrol included,
+            # often before it has exited: it ignores SIGTERM (an ignored signal survives exec), so that
+            # its exit status says whether the requeue was accepted.
+            command = ["sh", "-c", 'trap "" TERM; exec scontrol requeue "$0"', job]
+            result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode:
                 error = result.stderr.strip() or f"exit status {result.returncode}"
         error = trainer.strategy.broadcast(error, src=0)

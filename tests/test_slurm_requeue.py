@@ -66,6 +66,16 @@ def test_signal_checkpoints_at_the_batch_end_requeues_and_exits(tmp_path, slurm_
     assert torch.load(callback.path, weights_only=False)["global_step"] == 4  # the signalled batch, whole
 
 
+def test_the_requeue_s_own_sigterm_does_not_fail_it(tmp_path, slurm_env):
+    """SLURM signals the requeued job's processes while `scontrol requeue` may still be running."""
+    calls = tmp_path / "calls"
+    fake_scontrol(slurm_env, f'echo "$@" >> {calls}; kill -TERM $$; sleep 0.2')
+    with pytest.raises(SystemExit) as exit_info:
+        fit(tmp_path, SlurmRequeue(tmp_path / "checkpoints"))
+    assert exit_info.value.code == 0
+    assert calls.read_text().split() == ["requeue", "7"]
+
+
 def test_a_refused_requeue_says_how_to_continue(tmp_path, slurm_env):
     fake_scontrol(slurm_env, 'echo "Requested operation is disabled" >&2; exit 1')
     callback = SlurmRequeue(tmp_path / "run" / "checkpoints")
