@@ -250,7 +250,7 @@ def test_the_held_out_region_is_the_hole_moved_by_half_the_image_over_known_pixe
     assert torch.equal(heldout_region(hole, hint_mask), expected)
 
 
-def test_each_image_is_colorized_at_the_height_that_colored_its_held_out_pixels_best(monkeypatch):
+def test_each_image_is_colorized_at_the_height_that_colored_its_held_out_pixels_best(monkeypatch, caplog):
     """Appendix A's height by content: the held-out fits decide, then the image is fitted again with every
     known pixel at the chosen height."""
     images = torch.rand(3, 3, 16, 16)
@@ -281,7 +281,9 @@ def test_each_image_is_colorized_at_the_height_that_colored_its_held_out_pixels_
         2,
     ]
     calls.clear()
-    output = colorizer(gray, images, hole)
+    with caplog.at_level("INFO"):
+        output = colorizer(gray, images, hole)
+    assert "per image of the batch: [1, 2, 2]" in caplog.text  # what a run's log tells the user
     assert output[:, 0, 0, 0].tolist() == pytest.approx([0.1, 0.2, 0.2])
     assert sorted(call[:2] for call in calls if not call[2]) == [(1, 1), (2, 2)]  # final fits, by height
 

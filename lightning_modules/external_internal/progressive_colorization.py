@@ -16,6 +16,7 @@ for the same batch layout on the same hardware.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 
@@ -25,6 +26,8 @@ from torch import Tensor
 
 from lightning_modules.external_internal.colorization_network import ColorizationNetwork
 from lightning_modules.external_internal.colorizer import Colorizer
+
+log = logging.getLogger(__name__)
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}  # paper eq. 3: L1; public code: MSELoss
 PRECISIONS = ("auto", "bf16", "32")
@@ -179,6 +182,9 @@ class ProgressiveColorization(Colorizer):
         if not self.select_height or largest == 1:
             return self._fit_pyramid(gray, image, mask, hint, hint_mask, largest)
         heights = self.select_heights(gray, image, mask, hint, hint_mask)
+        log.info(
+            "pyramid heights chosen on held-out known pixels, per image of the batch: %s", heights.tolist()
+        )
         output = torch.empty_like(image)
         for height in heights.unique().tolist():  # images of one height are fitted together
             chosen = heights == height
