@@ -3,8 +3,9 @@
 Per-image values (PSNR, SSIM, L1, LPIPS) are summed per bucket in torchmetrics `SumMetric`s, so every
 rank's images count once when Lightning syncs them; overall values are the count-weighted mean of the
 buckets. With `per_image_rows` the per-image values are also kept with the dataset index and hole ratio
-(torchmetrics `CatMetric`s, gathered from every rank), for paired comparisons of methods image by image. FID is a set statistic and is reported overall only. LPIPS and FID need pretrained weights:
-when a file is missing the metric is reported unavailable with the reason, and the rest still runs.
+(torchmetrics `CatMetric`s, gathered from every rank), for paired comparisons of methods image by image.
+FID is a set statistic and is reported overall only. LPIPS and FID need pretrained weights: when a file
+is missing the metric is reported unavailable with the reason, and the rest still runs.
 """
 
 from __future__ import annotations
@@ -131,9 +132,8 @@ class InpaintingMetrics(nn.Module):
             if index is None:
                 raise ValueError("per_image_rows needs the images' dataset indices: update(..., index=...)")
             values.pop("count")
-            values["index"] = (
-                torch.as_tensor(index, device=bucket.device).reshape(-1).float()
-            )  # exact below 2^24 images
+            # CatMetric stores float32, which holds indices exactly below 2^24 images
+            values["index"] = torch.as_tensor(index, device=bucket.device).reshape(-1).float()
             values["hole_ratio"] = (mask > 0.5).flatten(1).float().mean(1)
             for name, per_image in values.items():
                 self.rows[name].update(per_image)
