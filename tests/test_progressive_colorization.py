@@ -15,7 +15,7 @@ from lightning_modules.external_internal.colorization_network import Colorizatio
 from lightning_modules.external_internal.colorizer import to_gray, with_hints
 from lightning_modules.external_internal.progressive_colorization import (
     ProgressiveColorization,
-    heldout_region,
+    palette_distance,
     pyramid,
 )
 
@@ -239,24 +239,34 @@ def test_a_constant_gray_image_gets_the_loss_minimizing_color(loss):
     assert psnr(output[:1] * (1 - mask[:1]), images[:1] * (1 - mask[:1])) > 15
 
 
-def test_the_held_out_region_is_the_hole_moved_by_half_the_image_over_known_pixels():
-    hole, hint_mask = torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
-    hole[..., 0:2, 1:4] = 1  # moved by (4, 4) to rows 4-5, columns 5-7
-    hole[..., 5:7, 6:8] = 1  # covers (5, 6) and (5, 7) of that copy; its own copy wraps to rows 1-2, cols 2-3
-    hint_mask[..., 4, 6] = 1  # a hint stays a training pixel
-    expected = torch.zeros_like(hole)
-    expected[..., 4, 5] = expected[..., 4, 7] = expected[..., 5, 5] = 1
-    expected[..., 2, 2:4] = 1  # (1, 2) and (1, 3) of the second copy are hole
-    assert torch.equal(heldout_region(hole, hint_mask), expected)
+def two_color_images(count: int) -> torch.Tensor:
+    """Left half red, right half blue."""
+    images = torch.zeros(count, 3, 16, 16)
+    images[:, 0, :, :8] = images[:, 2, :, 8:] = 1
+    return images
 
 
-def test_each_image_is_colorized_at_the_height_that_colored_its_held_out_pixels_best(monkeypatch, caplog):
-    """Appendix A's height by content: the held-out fits decide, then the image is fitted again with every
-    known pixel at the chosen height."""
-    images = torch.rand(3, 3, 16, 16)
-    gray, hole = to_gray(images), torch.zeros(3, 1, 16, 16)
-    hole[..., 2:6, 3:9] = 1
-    hole[2] = 0  # nothing missing: no held-out pixel, the size rule's height stays
+def test_palette_distance_is_the_mean_distance_from_hole_colors_to_the_nearest_known_color():
+    images, hole = two_color_images(2), torch.zeros(2, 1, 16, 16)
+    hole[0, :, 4:8, 4:12] = 1  # 32 pixels
+    hole[1] = 0  # nothing missing: no score
+    colors = images.clone()
+    colors[0, :, 4:6, 4:12] = torch.tensor([0.0, 0.0, 0.6])[:, None, None]  # 16 pixels 0.4 from blue
+    colors[0, :, 6:8, 4:12] = torch.tensor([0.0, 0.6, 0.0])[:, None, None]  # 16 pixels, 1.17 from red
+    distance = palette_distance(colors, images, hole)
+    assert distance[0].item() == pytest.approx((0.4 + (0.6**2 + 1) ** 0.5) / 2, abs=1e-6)
+    assert distance[1].isnan()
+    assert palette_distance(images, images, hole)[0].item() == 0  # the hole's true colors are known ones
+
+
+def test_each_image_keeps_the_height_whose_hole_colors_stay_in_its_palette(monkeypatch, caplog):
+    """Appendix A's height by content: every height colorizes the batch once, and per image the candidate
+    that invents no colors the known pixels lack is kept; a user's hint color counts as known."""
+    images, hole = two_color_images(4), torch.zeros(4, 1, 16, 16)
+    hole[..., 4:8, 4:12] = 1
+    hole[2] = 0  # nothing missing: the size rule's height stays
+    hint, hint_mask = torch.zeros_like(images), torch.zeros_like(hole)
+    hint[3, 1], hint_mask[3, :, 5, 5] = 1, 1  # a green hint in image 3's hole
     colorizer = ProgressiveColorization(
         pyramid_height=2,
         iterations=(1, 1),
@@ -264,28 +274,26 @@ def test_each_image_is_colorized_at_the_height_that_colored_its_held_out_pixels_
         select_height=True,
         lower_pyramids={1: {"iterations": [1], "lrs": [0.01]}},
     )
-    good = {1: torch.tensor([True, False, True]), 2: torch.tensor([False, True, False])}
+    green, gray = torch.tensor([0.0, 1.0, 0.0]), torch.tensor([0.5, 0.5, 0.5])
+    # per height, the color each image's hole gets (None: its true colors); green is only image 3's hint
+    hole_colors = {1: [None, green, None, gray], 2: [green, None, None, green]}
     calls = []
 
-    def fit_pyramid(gray_, image, mask, hint, hint_mask, height):
-        selection = bool(mask.sum() > hole.sum())  # the final fits' masks lie inside the hole
-        calls.append((height, len(image), selection))
-        if selection:  # right colors only where this height is good
-            return torch.where(good[height][:, None, None, None], image, 1 - image)
-        return torch.full_like(image, height / 10)
+    def fit_pyramid(gray_, image, mask, hint_, hint_mask_, height):
+        calls.append((height, len(image)))
+        colors = image.nan_to_num(0).clone()
+        for colors_i, color in zip(colors, hole_colors[height], strict=True):
+            if color is not None:
+                colors_i[:, 4:8, 4:12] = color[:, None, None]
+        colors[:, 1, 0, 0] = height / 1000  # tells the candidates apart in the output
+        return colors
 
     monkeypatch.setattr(colorizer, "_fit_pyramid", fit_pyramid)
-    assert colorizer.select_heights(gray, images, hole, torch.zeros_like(images), hole * 0).tolist() == [
-        1,
-        2,
-        2,
-    ]
-    calls.clear()
     with caplog.at_level("INFO"):
-        output = colorizer(gray, images, hole)
-    assert "per image of the batch: [1, 2, 2]" in caplog.text  # what a run's log tells the user
-    assert output[:, 0, 0, 0].tolist() == pytest.approx([0.1, 0.2, 0.2])
-    assert sorted(call[:2] for call in calls if not call[2]) == [(1, 1), (2, 2)]  # final fits, by height
+        output = colorizer(to_gray(images), images, hole, hint, hint_mask)
+    assert sorted(calls) == [(1, 4), (2, 4)]  # one fit per height, no refit
+    assert "per image of the batch: [1, 2, 2, 2]" in caplog.text  # what a run's log tells the user
+    assert output[:, 1, 0, 0].tolist() == pytest.approx([0.001, 0.002, 0.002, 0.002])
 
 
 def test_height_selection_runs_end_to_end():
@@ -301,6 +309,5 @@ def test_height_selection_runs_end_to_end():
         select_height=True,
         lower_pyramids={1: {"iterations": [20], "lrs": [0.01]}},
     )
-    heights = colorizer.select_heights(gray, images, hole, torch.zeros_like(images), torch.zeros_like(hole))
-    assert set(heights.tolist()) <= {1, 2}
-    assert colorizer(gray, images, hole).isfinite().all()
+    output = colorizer(gray, images, hole)
+    assert output.isfinite().all() and output.shape == images.shape
