@@ -296,7 +296,7 @@ def test_each_image_keeps_the_height_whose_hole_colors_stay_in_its_palette(monke
     assert output[:, 1, 0, 0].tolist() == pytest.approx([0.001, 0.002, 0.002, 0.002])
 
 
-def test_height_selection_runs_end_to_end():
+def test_height_selection_runs_end_to_end(caplog):
     images = torch.stack([SyntheticTextures(size=32).split("test").load(i) for i in (0, 1)])
     gray, hole = to_gray(images), torch.zeros_like(images[:, :1])
     hole[..., 4:14, 6:20] = 1
@@ -309,5 +309,8 @@ def test_height_selection_runs_end_to_end():
         select_height=True,
         lower_pyramids={1: {"iterations": [20], "lrs": [0.01]}},
     )
-    output = colorizer(gray, images, hole)
+    with caplog.at_level("INFO"):
+        output = colorizer(gray, images, hole)
     assert output.isfinite().all() and output.shape == images.shape
+    chosen = caplog.text.split("per image of the batch: ")[1].splitlines()[0]
+    assert chosen in ("[1, 1]", "[1, 2]", "[2, 1]", "[2, 2]")
