@@ -3,7 +3,6 @@
 import hydra
 from omegaconf import DictConfig
 
-from suite import runtime  # noqa: F401  (registers config resolvers before Hydra reads the config)
 from suite.evaluate import evaluate
 
 

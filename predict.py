@@ -5,7 +5,6 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from suite import runtime  # noqa: F401  (registers config resolvers before Hydra reads the config)
 from suite.predict import predict
 
 

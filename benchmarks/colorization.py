@@ -24,9 +24,9 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from datamodules.datasets.synthetic import SyntheticTextures
-from lightning_modules.external_internal.colorizer import to_gray
-from lightning_modules.external_internal.progressive_colorization import ProgressiveColorization
-from suite.runtime import REPO_ROOT
+from lightning_modules.colorization.color_conversions import to_gray
+from lightning_modules.colorization.progressive_colorization import ProgressiveColorization
+from utils.resolvers import REPO_ROOT
 
 
 def colorization(preset: str, scale: float) -> tuple[ProgressiveColorization, float]:

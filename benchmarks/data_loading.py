@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
 
-from suite.runtime import REPO_ROOT
+from utils.resolvers import REPO_ROOT
 
 
 def photo_folder(root: Path, count: int, size: tuple[int, int] = (512, 683)) -> Path:

@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from training_speed import fixed_batch, training_batches_per_second
 
-from suite.runtime import REPO_ROOT
+from utils.resolvers import REPO_ROOT
 
 
 def build(overrides: list[str]) -> torch.nn.Module:

@@ -14,7 +14,7 @@ import torch
 from lightning_fabric.utilities.types import _PATH
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from suite.atomic import atomic_path
+from utils.atomic import atomic_path
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -19,7 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.plugins.environments import SLURMEnvironment
 
-from suite import runtime
+from utils.loggers import finish_loggers
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class SlurmRequeue(pl.Callback):
         trainer.save_checkpoint(self.path)
         # Close the W&B run now: `scontrol requeue` makes SLURM signal every process of the job, W&B's
         # service included. The restarted job continues the same run (conf/logger/wandb.yaml: id, resume).
-        runtime.finish_loggers(trainer.loggers)
+        finish_loggers(trainer.loggers)
         job = os.environ["SLURM_JOB_ID"]
         if "SLURM_ARRAY_JOB_ID" in os.environ:
             job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"

@@ -19,7 +19,7 @@ from torchmetrics import Metric
 from torchmetrics.aggregation import CatMetric, SumMetric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from suite.pretrained import MissingWeightsError, fid_metric, lpips_metric
+from utils.pretrained import MissingWeightsError, fid_metric, lpips_metric
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from PIL import Image
 from evaluation.metrics import ALL_METRICS, METRIC_SPECS
 from evaluation.paired import paired_differences, paired_markdown, read_per_image
 from evaluation.results import RESULTS_FILE, TEST_SETS_DIR, column_title, format_value
-from suite.atomic import atomic_path, write_text
+from utils.atomic import atomic_path, write_text
 
 FIGURE_CELL_INCHES = 2.0
 FIGURE_DPI = 100

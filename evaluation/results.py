@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from evaluation.metrics import ALL_METRICS, METRIC_SPECS
-from suite.atomic import write_text
+from utils.atomic import write_text
 
 RESULTS_FILE = "metrics.json"
 PER_IMAGE_FILE = "per_image.csv"

@@ -1,4 +1,4 @@
-"""The shared base of every method (DESIGN.md "Method module").
+"""The shared base of every method.
 
 It owns what all methods share: manual optimization (Lightning 2 GANs), the composite, `inpaint()` for
 evaluate / predict, metric updates in validation and test, and the examples that callbacks turn into
@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from evaluation.metrics import InpaintingMetrics
-from lightning_modules.external_internal.monochromic_bottleneck import RecoloredBottleneck, make_bottleneck
+from lightning_modules.colorization.colorizer import Hints
+from lightning_modules.monochromic_bottleneck import RecoloredBottleneck, make_bottleneck
 
 VAL_METRICS = ("psnr", "ssim", "l1")
 TEST_METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
@@ -90,17 +91,10 @@ class InpaintingModule(pl.LightningModule):
             mask = F.pad(mask, (0, pad_w, 0, pad_h), mode="constant", value=0.0)
         return self(image, mask)[..., :height, :width].float().clamp(0, 1)
 
-    def inpaint(
-        self,
-        image: torch.Tensor,
-        mask: torch.Tensor,
-        hint: torch.Tensor | None = None,
-        hint_mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def inpaint(self, image: torch.Tensor, mask: torch.Tensor, hints: Hints | None = None) -> torch.Tensor:
         """The RGB composite for any H×W: the one call evaluate and predict use for every method.
-        hint / hint_mask: user color hints (B×3×H×W colors where hint_mask B×1×H×W is 1), used by the
-        monochromic bottleneck's colorization."""
-        output = self.bottleneck.restore(self.predict_output(image, mask), image, mask, hint, hint_mask)
+        hints: the user's color hints, used by the monochromic bottleneck's colorization."""
+        output = self.bottleneck.restore(self.predict_output(image, mask), image, mask, hints)
         return composite(output, image, mask)
 
     # --- validation and test -------------------------------------------------------------------------
@@ -110,7 +104,7 @@ class InpaintingModule(pl.LightningModule):
         image, mask = batch["image"], batch["mask"]
         output = self.predict_output(image, mask)
         if restore:
-            output = self.bottleneck.restore(output, image, mask, batch.get("hint"), batch.get("hint_mask"))
+            output = self.bottleneck.restore(output, image, mask, Hints.from_batch(batch))
             target = image
         else:
             target = self.bottleneck.target(image)

@@ -16,11 +16,12 @@ from datamodules.image_io import save_png
 from datamodules.inpainting_dataset import InpaintingDataset
 from evaluation.results import write_results
 from lightning_modules.base import load_inpainting_module
-from lightning_modules.external_internal.colorization_protocol import ColorizationProtocol
+from lightning_modules.colorization_protocol import ColorizationProtocol
 from suite import runtime
-from suite.atomic import write_text
-from suite.pretrained import MissingWeightsError
 from suite.train import build_trainer, record_results, result_fields
+from utils.atomic import write_text
+from utils.loggers import finish_loggers
+from utils.pretrained import MissingWeightsError
 
 log = logging.getLogger(__name__)
 
@@ -107,4 +108,4 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
         record_results(trainer, runtime.output_dir(), results, fields)
         return results
     finally:
-        runtime.finish_loggers(loggers)
+        finish_loggers(loggers)

@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 
 from datamodules.image_io import ImageReadError, is_image_file, read_hint, read_image, read_mask, save_png
 from lightning_modules.base import InpaintingModule, load_inpainting_module
-from suite.atomic import write_text
+from lightning_modules.colorization.colorizer import Hints
+from utils.atomic import write_text
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def predict_folder(
             failures[str(image_path)] = " ".join(f"{err.reason} ({err.path}). {err.fix}".split())
             log.error("skipped %s: %s", image_path, failures[str(image_path)])
             continue
-        result = model.inpaint(**inputs)[0]
+        result = model.inpaint(inputs["image"], inputs["mask"], Hints.from_batch(inputs))[0]
         save_png(result, output_dir / f"{image_path.stem}.png")
         height, width = result.shape[-2:]
         missing = 100 * inputs["mask"].mean().item()

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from callbacks.example_writer import ExampleWriter
 from evaluation.results import TEST_SETS_DIR, results_rows, write_results
 from suite import ddp, runtime
+from utils.loggers import finish_loggers
 
 log = logging.getLogger(__name__)
 
@@ -120,4 +121,4 @@ def train(cfg: DictConfig) -> dict[str, Any] | None:
             )
         return results
     finally:
-        runtime.finish_loggers(loggers)
+        finish_loggers(loggers)

@@ -35,7 +35,7 @@ OVERRIDES = [
     "model.discriminator.ndf=16",
     # Overfitting only: G's Adam lr 2e-4 instead of 1e-4 (1e-4 is near 24 dB after 600 warm-up batches in
     # trials); the decay of the main stage then settles what the warm-up's constant rate leaves oscillating.
-    "model.g_lr=2e-4",
+    "model.optimizer.g.lr=2e-4",
     f"model.warmup_epochs={WARMUP}",
     "model.constant_epochs=0",
     f"model.decay_epochs={DECAY}",

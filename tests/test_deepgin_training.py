@@ -25,7 +25,7 @@ from lightning_modules.common.perceptual_loss import (
 from lightning_modules.common.pixel_losses import hole_valid_l1, total_variation
 from lightning_modules.deepgin.module import DeepGINInpainting
 from lightning_modules.deepgin.schedule import TwoStageSchedule
-from suite.pretrained import MissingWeightsError
+from utils.pretrained import MissingWeightsError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["model.generator.width=4", "model.discriminator.ndf=8", "model.perceptual.input_size=null"]

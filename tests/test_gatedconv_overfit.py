@@ -35,7 +35,7 @@ OVERRIDES = [
     # Overfitting only: G's Adam lr 2e-3 instead of 1e-4, else 30 dB takes thousands of batches (3e-3
     # collapsed the generator to a flat colour in trials). The GAN stays on as configured:
     # adversarial_weight 1.0 and D at its configured lr 1e-4 (with D at 2e-3 as well it ends near 21 dB).
-    "model.g_lr=2e-3",
+    "model.optimizer.g.lr=2e-3",
     "data.source.size=64",
 ]
 
@@ -47,7 +47,7 @@ def test_gatedconv_overfits_one_batch_through_the_trainer():
     torch.manual_seed(SEED)
     model = instantiate(cfg.model)
     assert isinstance(model, GatedConvInpainting)
-    assert model.hparams.adversarial_weight == 1.0 and model.hparams.d_lr == 1e-4
+    assert model.hparams.adversarial_weight == 1.0 and model.hparams.optimizer["d"]["lr"] == 1e-4
 
     # One fixed batch: DeepFill v2 masks (free-form strokes ∪ a box) keyed like evaluation samples, i.e.
     # a pure function of (seed, index); together they hide about a third of the pixels.

@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_modules.external_internal.colorizer import to_gray
-from lightning_modules.external_internal.guided_colorization.domain_transform import (
+from lightning_modules.colorization.color_conversions import to_gray
+from lightning_modules.colorization.guided_colorization.domain_transform import (
     DomainTransformColorization,
 )
-from lightning_modules.external_internal.guided_colorization.levin import (
+from lightning_modules.colorization.guided_colorization.levin import (
     LevinColorization,
     levin_solve,
     levin_system,
 )
-from lightning_modules.external_internal.guided_colorization.zhang import ZhangColorization
-from lightning_modules.external_internal.guided_colorization.zhang_network import SIGGRAPH17Generator
-from suite.pretrained import WEIGHTS, MissingWeightsError
+from lightning_modules.colorization.guided_colorization.zhang import ZhangColorization
+from lightning_modules.colorization.guided_colorization.zhang_network import SIGGRAPH17Generator
+from utils.pretrained import WEIGHTS, MissingWeightsError
 
 LEFT, RIGHT = (0.9, 0.6, 0.2), (0.1, 0.2, 0.6)  # grays 0.646 and 0.214: a clear luminance edge
 CLASSICAL = [LevinColorization(), DomainTransformColorization()]

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision
 
-from suite.pretrained import (
+from utils.pretrained import (
     WEIGHTS,
     MissingWeightsError,
     fid_metric,
@@ -72,7 +72,7 @@ def test_vgg19_loads_a_cached_file_without_network(torch_home, no_network):
 
 
 def test_vgg19_random_by_name_warns(torch_home, no_network, caplog):
-    with caplog.at_level(logging.WARNING, logger="suite.pretrained"):
+    with caplog.at_level(logging.WARNING, logger="utils.pretrained"):
         model = vgg19("random")
     assert isinstance(model, torchvision.models.VGG)
     assert "not comparable" in caplog.text

@@ -11,9 +11,10 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from datamodules.datasets.synthetic import SyntheticTextures
-from lightning_modules.external_internal.colorization_network import ColorizationNetwork
-from lightning_modules.external_internal.colorizer import to_gray, with_hints
-from lightning_modules.external_internal.progressive_colorization import (
+from lightning_modules.colorization.color_conversions import to_gray
+from lightning_modules.colorization.colorization_network import ColorizationNetwork
+from lightning_modules.colorization.colorizer import Hints
+from lightning_modules.colorization.progressive_colorization import (
     ProgressiveColorization,
     palette_distance,
     pyramid,
@@ -100,11 +101,11 @@ def test_one_color_hint_sets_the_color_inside_the_hole():
     hint[0, :, 16, 16], hint_mask[0, :, 16, 16] = green, 1
     colorization = preset("fast")
     assert colorization.loss is F.l1_loss
-    output = colorization(to_gray(image), image, mask, hint, hint_mask)
+    output = colorization(to_gray(image), image, mask, Hints(hint, hint_mask))
     assert (output[0, :, 16, 16] - green).abs().max() < 0.05
     assert (output[1, :, 16, 16] - green).abs().max() > 0.2  # without the hint nothing says green
     # merged as a plain known pixel (weight 1), the same hint is averaged away under L1
-    known_image, color_mask = with_hints(image, mask, hint, hint_mask)
+    known_image, color_mask = Hints(hint, hint_mask).merge(image, mask)
     unweighted = colorization(to_gray(image), known_image, color_mask)
     assert (unweighted[0, :, 16, 16] - green).abs().max() > 0.05
 
@@ -290,7 +291,7 @@ def test_each_image_keeps_the_height_whose_hole_colors_stay_in_its_palette(monke
 
     monkeypatch.setattr(colorizer, "_fit_pyramid", fit_pyramid)
     with caplog.at_level("INFO"):
-        output = colorizer(to_gray(images), images, hole, hint, hint_mask)
+        output = colorizer(to_gray(images), images, hole, Hints(hint, hint_mask))
     assert sorted(calls) == [(1, 4), (2, 4)]  # one fit per height, no refit
     assert "per image of the batch: [1, 2, 2, 2]" in caplog.text  # what a run's log tells the user
     assert output[:, 1, 0, 0].tolist() == pytest.approx([0.001, 0.002, 0.002, 0.002])

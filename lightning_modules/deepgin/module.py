@@ -9,45 +9,37 @@ the authors' order. The warm-up stage trains the generator on the L1 loss alone.
 from __future__ import annotations
 
 import logging
-import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torch.optim.lr_scheduler import LambdaLR
 
 from datamodules.transforms import polyphase_merge, polyphase_split
-from lightning_modules.base import TEST_METRICS, VAL_METRICS, InpaintingModule, composite
+from lightning_modules.base import composite
 from lightning_modules.common.hinge_loss import hinge_d_loss, hinge_g_loss
 from lightning_modules.common.perceptual_loss import PerceptualStyleLoss
 from lightning_modules.common.pixel_losses import hole_valid_l1, total_variation
 from lightning_modules.deepgin.generator import DeepGINGenerator, resize4
 from lightning_modules.deepgin.schedule import TwoStageSchedule
+from lightning_modules.gan import GANInpaintingModule
 
 log = logging.getLogger(__name__)
 
 
-class DeepGINInpainting(InpaintingModule):
-    """generator / discriminator are Hydra configs and perceptual the PerceptualStyleLoss arguments; the
-    networks' channel counts follow the bottleneck, so a checkpoint alone rebuilds the model. Stage
-    lengths are epochs. conf/model/deepgin.yaml gives every value and its source."""
+class DeepGINInpainting(GANInpaintingModule):
+    """perceptual: the PerceptualStyleLoss arguments; stage lengths are epochs; `gan` holds the arguments
+    of GANInpaintingModule (networks, optimizers, schedules, gradient clipping, bottleneck, metrics).
+    conf/model/deepgin.yaml gives every value and its source."""
 
     size_multiple = DeepGINGenerator.size_multiple
+    generator_extra_channels = 1  # G1 sees the image with its holes filled with 1 and the mask (§3)
 
     def __init__(
         self,
-        generator: DictConfig | dict,
-        discriminator: DictConfig | dict,
         perceptual: DictConfig | dict,
-        g_lr: float = 1e-4,
-        d_lr: float = 4e-4,
-        betas: Sequence[float] = (0.5, 0.999),
         warmup_epochs: int = 10,
         constant_epochs: int = 10,
         decay_epochs: int = 90,
-        gradient_clip_norm: float | None = 3.0,
         hole_weight: float = 5.0,
         adversarial_weight: float = 1e-3,
         perceptual_weight: float = 0.05,
@@ -57,22 +49,16 @@ class DeepGINInpainting(InpaintingModule):
         sub_image_size: int | None = 256,
         self_ensemble: bool = False,
         inference_batch_size: int = 8,
-        bottleneck: str = "rgb",
-        colorization: dict | None = None,
-        val_metrics: Sequence[str] = VAL_METRICS,
-        test_metrics: Sequence[str] = TEST_METRICS,
+        **gan: Any,
     ):
-        super().__init__(bottleneck, colorization, val_metrics, test_metrics)
-        self.save_hyperparameters()
-        space = self.bottleneck
-        # G1 sees the image with its holes filled with 1 and the mask (§3; RGB + gray with mono).
-        self.generator = instantiate(
-            generator, in_channels=space.image_channels + 1, out_channels=space.out_channels
-        )
-        # D sees concat(I_in, I): the masked input and a completed or real image (§4.1).
-        self.discriminator = instantiate(discriminator, in_channels=2 * space.out_channels)
+        super().__init__(**gan)
         self.schedule = TwoStageSchedule(warmup_epochs, constant_epochs, decay_epochs)
         self._perceptual_loss: PerceptualStyleLoss | None = None
+
+    def discriminator_channels(self, out_channels: int) -> int:
+        return (
+            2 * out_channels
+        )  # D sees concat(I_in, I): the masked input and a completed or real image (§4.1)
 
     # --- networks ------------------------------------------------------------------------------------
     def generate(
@@ -115,84 +101,41 @@ class DeepGINInpainting(InpaintingModule):
                 self.schedule.decay_epochs,
             )
 
-    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
-        # Manual optimization: Lightning does not step schedulers. They step once per epoch, catching up
-        # with the epoch at any batch rather than counting epoch hooks: a run resumed from a checkpoint
-        # written after an epoch's last batch enters the next epoch without its start hook (and without
-        # the finished epoch's end hook).
-        with warnings.catch_warnings():
-            # D's scheduler keeps counting epochs through the warm-up, in which D never steps.
-            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step\\(\\)` before")
-            for scheduler in self.lr_schedulers():
-                while scheduler.last_epoch < self.current_epoch:
-                    scheduler.step()
-
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
         hp = self.hparams
         image, mask = batch["image"], batch["mask"]
         target = self.bottleneck.target(image)
         coarse, out, low_res = self.generate(image, mask)
         output = coarse if out is None else out
-
-        self.toggle_optimizer(opt_g)
-        # §4.2 Eq. (1): I_coarse and I_out against I_gt, I_lr against I_gt downsampled 4×.
-        l1 = hole_valid_l1(coarse, target, mask, hp.hole_weight)
-        if out is not None:
-            l1 = l1 + hole_valid_l1(out, target, mask, hp.hole_weight)
-        if low_res is not None:
-            l1 = l1 + hole_valid_l1(low_res, resize4(target), resize4(mask), hp.hole_weight)
-        logs = {"train/l1": l1}
         warmup = self.schedule.is_warmup(self.current_epoch)
-        if warmup:  # §5.1: "we trained only the generators by using the L1 loss"
-            g_loss = l1
-        else:
-            completed = composite(output, target, mask)
-            masked = target * (1 - mask) + mask  # I_in, the input with its holes filled with 1
-            g_adv = sum(hinge_g_loss(logits) for logits in self.discriminate(masked, completed))  # Eq. (2)
-            perceptual, style = self.perceptual_loss([output, completed], target)  # Eqs. (4), (5)
-            tv = total_variation(completed, hp.tv_distance)  # Eq. (6)
-            g_loss = (
-                l1
-                + hp.adversarial_weight * g_adv
-                + hp.perceptual_weight * perceptual
-                + hp.style_weight * style
-                + hp.tv_weight * tv
-            )  # Eq. (7)
-            logs |= {
-                "train/g_adv": g_adv,
-                "train/perceptual": perceptual,
-                "train/style": style,
-                "train/tv": tv,
-            }
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g_loss)
-        if hp.gradient_clip_norm is not None:
-            self.clip_gradients(
-                opt_g, gradient_clip_val=hp.gradient_clip_norm, gradient_clip_algorithm="norm"
-            )
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        logs |= {"train/g_loss": g_loss, "train/g_lr": opt_g.param_groups[0]["lr"]}
 
-        if not warmup:
-            self.toggle_optimizer(opt_d)
+        with self.optimizing("g") as loss:
+            # §4.2 Eq. (1): I_coarse and I_out against I_gt, I_lr against I_gt downsampled 4×.
+            l1 = hole_valid_l1(coarse, target, mask, hp.hole_weight)
+            if out is not None:
+                l1 = l1 + hole_valid_l1(out, target, mask, hp.hole_weight)
+            if low_res is not None:
+                l1 = l1 + hole_valid_l1(low_res, resize4(target), resize4(mask), hp.hole_weight)
+            loss.add("l1", l1)
+            if not warmup:  # §5.1: in the warm-up "we trained only the generators by using the L1 loss"
+                completed = composite(output, target, mask)
+                masked = target * (1 - mask) + mask  # I_in, the input with its holes filled with 1
+                g_adv = sum(
+                    hinge_g_loss(logits) for logits in self.discriminate(masked, completed)
+                )  # Eq. (2)
+                perceptual, style = self.perceptual_loss([output, completed], target)  # Eqs. (4), (5)
+                # Eq. (7)
+                loss.add("g_adv", g_adv, hp.adversarial_weight)
+                loss.add("perceptual", perceptual, hp.perceptual_weight)
+                loss.add("style", style, hp.style_weight)
+                loss.add("tv", total_variation(completed, hp.tv_distance), hp.tv_weight)  # Eq. (6)
+        if warmup:
+            return
+        with self.optimizing("d") as loss:
             # Real and completed images in one pass (one spectral-norm power iteration per step).
             logits = self.discriminate(torch.cat([masked, masked]), torch.cat([target, completed.detach()]))
             # Eq. (3) summed over both scales; hinge_d_loss halves it, the authors' 0.5 × (real + fake).
-            d_loss = sum(hinge_d_loss(*scale.chunk(2)) for scale in logits)
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(d_loss)
-            opt_d.step()
-            self.untoggle_optimizer(opt_d)
-            logs["train/d_loss"] = d_loss
-        self.log_dict(logs, prog_bar=False)
-
-    def configure_optimizers(self) -> tuple[list[torch.optim.Optimizer], list[LambdaLR]]:
-        hp = self.hparams
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=hp.g_lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=hp.d_lr, betas=tuple(hp.betas))
-        return [opt_g, opt_d], [LambdaLR(opt_g, self.schedule), LambdaLR(opt_d, self.schedule)]
+            loss.add("d_adv", sum(hinge_d_loss(*scale.chunk(2)) for scale in logits))
 
     # --- inference -----------------------------------------------------------------------------------
     def polyphase_factors(self, height: int, width: int) -> tuple[int, int]:

@@ -4,24 +4,17 @@ Each missing chroma value is the affinity-weighted mean of its 3×3 neighbours, 
 luminance: neighbours of similar intensity share a color. Known pixels are fixed, so only the hole is
 solved: A_uu x_u = −A_uk x_k, one sparse LU factorization reused for both chroma channels.
 
-Color space (Levin et al. work in YIQ): Y is the given gray, so the result keeps the bottleneck's
-luminance. Its row uses the EII gray weights (0.30, 0.59, 0.11; the NTSC luma rounded, EII §3.2) instead
-of NTSC's (0.299, 0.587, 0.114), so the output decolorizes back to exactly the given gray; I and Q are
-NTSC's rows. The domain-transform and Zhang baselines use the same space, so Table 3 compares chroma only.
+Levin et al. work in YIQ, as every guided baseline here does (chroma_propagation.py): Y is the given gray,
+so the result keeps the bottleneck's luminance.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from scipy.sparse.linalg import splu
-from torch import Tensor
 
-from lightning_modules.external_internal.colorizer import GRAY_WEIGHTS, Colorizer, with_hints
-
-_RGB_TO_YIQ = np.array([GRAY_WEIGHTS, (0.5959, -0.2746, -0.3213), (0.2115, -0.5227, 0.3112)])
-_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
+from lightning_modules.colorization.guided_colorization.chroma_propagation import ChromaPropagation
 
 # Levin et al.'s code (getColorExact.m): the exponent's denominator (2σ_r² in the paper) is 0.6 × the
 # window's intensity variance, raised so that the most similar neighbour keeps weight ≥ 0.01
@@ -38,23 +31,6 @@ def _neighbours(array: np.ndarray) -> np.ndarray:
     height, width = array.shape
     padded = np.pad(array, 1)
     return np.stack([padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy, dx in _NEIGHBOURS])
-
-
-def rgb_to_yiq(image: Tensor) -> Tensor:
-    """B×3×H×W RGB -> B×3×H×W YIQ (Y with the EII gray weights)."""
-    return torch.einsum("ij,bjhw->bihw", image.new_tensor(_RGB_TO_YIQ), image)
-
-
-def yiq_to_rgb(luma: Tensor, chroma: Tensor) -> Tensor:
-    """Y B×1×H×W in [0, 1] and IQ B×2×H×W -> RGB in [0, 1] whose EII gray is exactly Y.
-
-    Out-of-gamut colors are desaturated towards their gray (the chroma offset scaled until every channel
-    fits) rather than clipped per channel, which would change the luminance."""
-    rgb = torch.einsum("ij,bjhw->bihw", luma.new_tensor(_YIQ_TO_RGB), torch.cat([luma, chroma], 1))
-    offset = rgb - luma  # zero gray: the I and Q rows sum to zero
-    room = torch.where(offset > 0, 1 - luma, luma) / offset.abs().clamp_min(1e-12)
-    scale = room.amin(1, keepdim=True).clamp(max=1)
-    return (luma + scale * offset).clamp(0, 1)
 
 
 def levin_system(luma: np.ndarray, unknown: np.ndarray) -> tuple[sp.csc_matrix, sp.csr_matrix]:
@@ -114,24 +90,10 @@ def levin_solve(luma: np.ndarray, chroma: np.ndarray, unknown: np.ndarray) -> np
     return flat.reshape(chroma.shape)
 
 
-class LevinColorization(Colorizer):
-    """Colorization using optimization in YIQ; runs on the CPU (scipy), any input device."""
+class LevinColorization(ChromaPropagation):
+    """Colorization using optimization in YIQ; runs on the CPU (scipy, float64), any input device."""
 
     name = "levin"
 
-    @torch.no_grad()
-    def colorize(
-        self,
-        gray: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
-        image, mask = with_hints(image, mask, hint, hint_mask)  # hints are known pixels here
-        chroma = rgb_to_yiq(image.double())[:, 1:].permute(0, 2, 3, 1).cpu().numpy()
-        luma = gray.double()[:, 0].cpu().numpy()
-        unknown = (mask[:, 0] > 0.5).cpu().numpy()
-        solved = np.stack([levin_solve(y, c, u) for y, c, u in zip(luma, chroma, unknown)])
-        solved = torch.from_numpy(solved).permute(0, 3, 1, 2).to(gray.device, gray.dtype)
-        return yiq_to_rgb(gray, solved)
+    def propagate(self, luma: np.ndarray, chroma: np.ndarray, known: np.ndarray) -> np.ndarray:
+        return levin_solve(luma, chroma, ~known)

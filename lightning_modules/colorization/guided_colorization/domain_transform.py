@@ -2,23 +2,21 @@
 
 Colorization by normalized convolution: chroma = DT(chroma · known) / DT(known), both filtered with the
 edge-aware domain transform guided by the luminance, so colors spread along regions of similar intensity
-and stop at edges. Done in the YIQ space of `levin.py` with Y = the given gray: the result keeps the
-bottleneck's luminance, and the three guided baselines differ only in how they propagate chroma.
+and stop at edges, in the YIQ space of every guided baseline (chroma_propagation.py). OpenCV is imported
+when the colorizer is built, so the rest of the suite runs without it.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Literal
 
-import cv2
 import numpy as np
 import torch
-from torch import Tensor
 
-from lightning_modules.external_internal.colorizer import Colorizer, with_hints
-from lightning_modules.external_internal.guided_colorization.levin import rgb_to_yiq, yiq_to_rgb
+from lightning_modules.colorization.guided_colorization.chroma_propagation import ChromaPropagation
 
-_MODES = {"NC": cv2.ximgproc.DTF_NC, "IC": cv2.ximgproc.DTF_IC, "RF": cv2.ximgproc.DTF_RF}
+_MODES = {"NC": "DTF_NC", "IC": "DTF_IC", "RF": "DTF_RF"}  # cv2.ximgproc's filter modes
 
 # Where almost no known pixel reaches (DT(known) ≪ this weight, e.g. a region walled off by strong edges,
 # or beyond the NC box's reach, where DT(known) is exactly 0) the chroma falls back to the mean known
@@ -26,7 +24,7 @@ _MODES = {"NC": cv2.ximgproc.DTF_NC, "IC": cv2.ximgproc.DTF_IC, "RF": cv2.ximgpr
 _FALLBACK_WEIGHT = 1e-3
 
 
-class DomainTransformColorization(Colorizer):
+class DomainTransformColorization(ChromaPropagation):
     """Normalized-convolution colorization with `cv2.ximgproc.dtFilter`.
 
     EII does not state its settings. The defaults are a middle choice: on a 512² photo missing a quarter
@@ -40,6 +38,7 @@ class DomainTransformColorization(Colorizer):
     """
 
     name = "domain_transform"
+    dtype = torch.float32  # cv2.ximgproc.dtFilter filters float32 images
 
     def __init__(
         self,
@@ -52,34 +51,30 @@ class DomainTransformColorization(Colorizer):
             raise ValueError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
         self.sigma_spatial, self.sigma_color = sigma_spatial, sigma_color
         self.mode, self.num_iterations = mode, num_iterations
+        _ximgproc()  # fail here, not at the first image, without OpenCV
 
     def propagate(self, luma: np.ndarray, chroma: np.ndarray, known: np.ndarray) -> np.ndarray:
-        """Chroma H×W×2 of one image filled everywhere from its known pixels (H×W, 1 = known)."""
         mean = chroma[known > 0].mean(0) if known.any() else np.zeros(2, np.float32)
         source = np.dstack([chroma * known[..., None], known]).astype(np.float32)
-        filtered = cv2.ximgproc.dtFilter(
+        ximgproc = _ximgproc()
+        filtered = ximgproc.dtFilter(
             luma.astype(np.float32),
             source,
             self.sigma_spatial,
             self.sigma_color,
-            mode=_MODES[self.mode],
+            mode=getattr(ximgproc, _MODES[self.mode]),
             numIters=self.num_iterations,
         )
         return (filtered[..., :2] + _FALLBACK_WEIGHT * mean) / (filtered[..., 2:] + _FALLBACK_WEIGHT)
 
-    @torch.no_grad()
-    def colorize(
-        self,
-        gray: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
-        image, mask = with_hints(image, mask, hint, hint_mask)  # hints are known pixels here
-        chroma = rgb_to_yiq(image.float())[:, 1:].permute(0, 2, 3, 1).cpu().numpy()
-        luma = gray.float()[:, 0].cpu().numpy()
-        known = (mask[:, 0] <= 0.5).float().cpu().numpy()
-        filled = np.stack([self.propagate(y, c, k) for y, c, k in zip(luma, chroma, known)])
-        filled = torch.from_numpy(filled).permute(0, 3, 1, 2).to(gray.device, gray.dtype)
-        return yiq_to_rgb(gray, filled)
+
+def _ximgproc():
+    """OpenCV's extended image processing module, with the fix when it is missing."""
+    try:
+        return importlib.import_module("cv2.ximgproc")
+    except ImportError as err:
+        raise ImportError(
+            "the domain-transform colorization needs OpenCV's contrib modules (cv2.ximgproc): "
+            "pip install opencv-contrib-python-headless (it is in the suite's dependencies; a plain "
+            f"opencv-python install lacks ximgproc and shadows it). Import failed with: {err}"
+        ) from err

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lightning_modules.external_internal.colorization_network import ColorizationNetwork
-from lightning_modules.external_internal.colorizer import Colorizer, with_hints
+from lightning_modules.colorization.colorization_network import ColorizationNetwork
+from lightning_modules.colorization.colorizer import Colorizer, Hints
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +149,7 @@ class ProgressiveColorization(Colorizer):
         fitting = 1 + int(math.floor(math.log2(max(1.0, min(height, width) / self.min_level_size))))
         return min(self.pyramid_height, fitting)
 
-    def colorize(
-        self,
-        gray: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
+    def colorize(self, gray: Tensor, image: Tensor, mask: Tensor, hints: Hints | None = None) -> Tensor:
         if not (gray.shape[1], image.shape[1], mask.shape[1]) == (1, 3, 1):
             raise ValueError(
                 f"need gray B×1, image B×3, mask B×1; got {gray.shape}, {image.shape}, {mask.shape}"
@@ -164,8 +157,8 @@ class ProgressiveColorization(Colorizer):
         # Lightning's test loop runs under inference_mode, whose tensors cannot be saved for backward.
         with torch.inference_mode(False), torch.enable_grad():
             gray, image, mask = gray.float().clone(), image.float().clone(), mask.float().clone()
-            hint = torch.zeros_like(image) if hint is None else hint.float().clone()
-            hint_mask = torch.zeros_like(mask) if hint_mask is None else hint_mask.float().clone()
+            hint = torch.zeros_like(image) if hints is None else hints.colors.float().clone()
+            hint_mask = torch.zeros_like(mask) if hints is None else hints.mask.float().clone()
             # A network fed a constant image outputs one color, and trains unstably: every BatchNorm sees
             # zero variance and scales its gradient by 1/sqrt(eps), so Adam overflows within a few steps.
             # For such images (blank frames exist in Places2) the exact answer is the color minimizing the
@@ -197,7 +190,7 @@ class ProgressiveColorization(Colorizer):
                 for height in range(1, largest + 1)
             ]
         )
-        heights = self.select_heights(candidates, *with_hints(image, mask, hint, hint_mask))
+        heights = self.select_heights(candidates, *Hints(hint, hint_mask).merge(image, mask))
         log.info("pyramid heights chosen by palette distance, per image of the batch: %s", heights.tolist())
         return candidates[heights - 1, torch.arange(len(heights))]
 

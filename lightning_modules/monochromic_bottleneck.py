@@ -1,9 +1,10 @@
-"""The space a backbone reconstructs in: RGB as published, or the monochromic bottleneck (EII §3).
+"""The space every method reconstructs in: RGB as published, or the monochromic bottleneck (EII §3).
 
 With `mono` any backbone sees the RGB image plus its gray version, predicts one gray channel and is
 trained against the gray target (external learning, EII §3.2); at inference the completed gray image is
 colorized from the image's own known pixels by a per-image colorizer (internal learning, EII §3.3). A
-backbone only asks for `image_channels` / `out_channels`; nothing else differs between methods.
+backbone only asks for `image_channels` / `out_channels`; nothing else differs between methods, so the
+base module (base.py) gives every method both forms through `model.bottleneck`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import torch
 from hydra.utils import instantiate
 from torch import Tensor
 
-from lightning_modules.external_internal.colorizer import Colorizer, to_gray
+from lightning_modules.colorization.color_conversions import to_gray
+from lightning_modules.colorization.colorizer import Colorizer, Hints
 
 
 class Bottleneck:
@@ -35,15 +37,9 @@ class Bottleneck:
         """What the generator reconstructs (and its discriminator judges)."""
         return image
 
-    def restore(
-        self,
-        output: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
-        """The generator's output back to RGB. Color hints do not apply to RGB reconstruction."""
+    def restore(self, output: Tensor, image: Tensor, mask: Tensor, hints: Hints | None = None) -> Tensor:
+        """The generator's output back to RGB (the image's colors where mask is 0, with the user's color
+        hints where given). RGB reconstruction has nothing to restore: hints do not apply to it."""
         return output
 
 
@@ -82,16 +78,9 @@ class MonochromicBottleneck(Bottleneck):
     def target(self, image: Tensor) -> Tensor:
         return to_gray(image)
 
-    def restore(
-        self,
-        output: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
+    def restore(self, output: Tensor, image: Tensor, mask: Tensor, hints: Hints | None = None) -> Tensor:
         gray = output * mask + to_gray(image) * (1 - mask)  # the completed monochromic bottleneck
-        return self.colorizer(gray.float(), image.float(), mask.float(), hint, hint_mask)
+        return self.colorizer(gray.float(), image.float(), mask.float(), hints)
 
 
 class RecoloredBottleneck(Bottleneck):
@@ -103,15 +92,8 @@ class RecoloredBottleneck(Bottleneck):
     def __init__(self, colorization: dict[str, Any] | None):
         self.monochromic = MonochromicBottleneck(colorization)
 
-    def restore(
-        self,
-        output: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
-        return self.monochromic.restore(to_gray(output), image, mask, hint, hint_mask)
+    def restore(self, output: Tensor, image: Tensor, mask: Tensor, hints: Hints | None = None) -> Tensor:
+        return self.monochromic.restore(to_gray(output), image, mask, hints)
 
 
 def make_bottleneck(name: str, colorization: dict[str, Any] | None = None) -> Bottleneck:

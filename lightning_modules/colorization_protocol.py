@@ -15,8 +15,8 @@ from hydra.utils import instantiate
 from torch import Tensor
 
 from lightning_modules.base import TEST_METRICS, InpaintingModule
-from lightning_modules.external_internal.colorizer import to_gray
-from suite.pretrained import MissingWeightsError
+from lightning_modules.colorization.color_conversions import to_gray
+from utils.pretrained import MissingWeightsError
 
 
 class ColorizationProtocol(InpaintingModule):

@@ -5,8 +5,8 @@ hint. Inputs as the released model expects them: (L − 50) / 100, ab / 110 at t
 the hint mask as 1/0 (its demo passes zeros when there are no hints, the convention of the converted Caffe
 weights, mask_cent 0 in colorization-pytorch). L is the Lab lightness of the given gray (as an achromatic
 sRGB color). The network runs at the image's own size, padded to a multiple of 8: dense hints lose detail
-when resized to the demo's 256². The predicted chroma is put back on the given gray in the YIQ space of
-`levin.py`, so the result decolorizes to exactly the bottleneck, like the other guided baselines.
+when resized to the demo's 256². The predicted chroma is put back on the given gray in YIQ, so the result
+decolorizes to exactly the bottleneck, like the other guided baselines (chroma_propagation.py).
 
 Weights come only from the pretrained loader (siggraph17-df00044c.pth in $TORCH_HOME/hub/checkpoints);
 when the file is absent the constructor raises MissingWeightsError, so callers can mark the method
@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from kornia.color import lab_to_rgb, rgb_to_lab
 from torch import Tensor
 
-from lightning_modules.external_internal.colorizer import Colorizer, with_hints
-from lightning_modules.external_internal.guided_colorization.levin import rgb_to_yiq, yiq_to_rgb
-from lightning_modules.external_internal.guided_colorization.zhang_network import SIGGRAPH17Generator
-from suite.pretrained import require_weights
+from lightning_modules.colorization.color_conversions import rgb_to_yiq
+from lightning_modules.colorization.guided_colorization.chroma_propagation import GuidedColorization
+from lightning_modules.colorization.guided_colorization.zhang_network import SIGGRAPH17Generator
+from utils.pretrained import require_weights
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ L_CENTER, L_NORM, AB_NORM = 50.0, 100.0, 110.0
 SIZE_MULTIPLE = 8  # three 2× subsamplings, undone by three 2× transposed convolutions
 
 
-class ZhangColorization(Colorizer):
+class ZhangColorization(GuidedColorization):
     name = "zhang"
 
     def __init__(self, weights: Literal["siggraph17", "random"] = "siggraph17"):
@@ -49,19 +49,9 @@ class ZhangColorization(Colorizer):
         else:
             self.network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
-    @torch.no_grad()
-    def colorize(
-        self,
-        gray: Tensor,
-        image: Tensor,
-        mask: Tensor,
-        hint: Tensor | None = None,
-        hint_mask: Tensor | None = None,
-    ) -> Tensor:
-        image, mask = with_hints(image, mask, hint, hint_mask)  # hints are known pixels here
+    def chroma(self, gray: Tensor, image: Tensor, known: Tensor) -> Tensor:
         self.network.to(gray.device)
-        dtype, gray, image = gray.dtype, gray.float(), image.float()
-        known = (mask <= 0.5).float()
+        gray, image, known = gray.float(), image.float(), known.float()
         lightness = rgb_to_lab(gray.expand(-1, 3, -1, -1))[:, :1]
         hints = rgb_to_lab(image)[:, 1:] * known
         height, width = gray.shape[-2:]
@@ -75,4 +65,4 @@ class ZhangColorization(Colorizer):
         )
         ab = self.network(inputs)[..., :height, :width] * AB_NORM
         rgb = lab_to_rgb(torch.cat([lightness, ab], 1), clip=False)
-        return yiq_to_rgb(gray, rgb_to_yiq(rgb)[:, 1:]).to(dtype)
+        return rgb_to_yiq(rgb)[:, 1:]

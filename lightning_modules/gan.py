@@ -1,0 +1,147 @@
+"""The GAN training base of every method: a generator and a discriminator trained by manual optimization.
+
+Lightning 2 trains GANs with manual optimization; this module writes its step sequence once. A method
+builds its losses inside `with self.optimizing("g") as loss:` (or "d"), adding each term with its weight;
+on leaving the block the other network's parameters are unfrozen again, and in between the weighted sum
+is back-propagated, the gradients are clipped when `gradient_clip_norm` asks for it, and the optimizer
+steps. Every term is logged as `train/<term>`, the weighted sum as `train/<g|d>_loss` and the learning
+rate as `train/<g|d>_lr`.
+
+Optimizers and learning-rate schedules are Hydra `_partial_` configs (`model.optimizer.g`, `.d`,
+`model.scheduler.g`, `.d`), so a sweep can vary them like any other setting. Schedules step once per
+epoch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import Tensor, nn
+
+from lightning_modules.base import TEST_METRICS, VAL_METRICS, InpaintingModule
+
+NETWORKS = ("g", "d")  # optimizer order: generator, discriminator
+
+
+class WeightedLoss:
+    """The terms of one network's loss, each with its weight, in the order they were added."""
+
+    def __init__(self) -> None:
+        self.terms: dict[str, tuple[float, Tensor]] = {}
+
+    def add(self, name: str, value: Tensor, weight: float = 1.0) -> Tensor:
+        """Adds `weight · value` to the loss under `name`; returns value."""
+        if name in self.terms:
+            raise ValueError(f"loss term {name!r} added twice")
+        self.terms[name] = (weight, value)
+        return value
+
+    def total(self) -> Tensor:
+        weighted = [weight * value for weight, value in self.terms.values()]
+        if not weighted:
+            raise ValueError("an optimizer step needs at least one loss term")
+        return sum(weighted[1:], weighted[0])
+
+
+class GANInpaintingModule(InpaintingModule):
+    """generator / discriminator: Hydra configs of the networks without their channel counts, which follow
+    the bottleneck (so a checkpoint alone rebuilds the model); optimizer / scheduler: {g: ..., d: ...} of
+    `_partial_` configs (a scheduler may be null); gradient_clip_norm: {g: ..., d: ...}, the gradient norm
+    each network is clipped to (null: not clipped). A method sets `generator_extra_channels` and
+    `discriminator_channels` and implements `forward` and `training_step`."""
+
+    generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
+
+    def __init__(
+        self,
+        generator: DictConfig | dict,
+        discriminator: DictConfig | dict,
+        optimizer: dict[str, Any],
+        scheduler: dict[str, Any] | None = None,
+        gradient_clip_norm: dict[str, float | None] | None = None,
+        bottleneck: str = "rgb",
+        colorization: dict | None = None,
+        val_metrics: Sequence[str] = VAL_METRICS,
+        test_metrics: Sequence[str] = TEST_METRICS,
+    ):
+        super().__init__(bottleneck, colorization, val_metrics, test_metrics)
+        self.save_hyperparameters()  # with the arguments of the method's own __init__
+        for name, mapping in (("optimizer", optimizer), ("scheduler", scheduler or {})):
+            unknown = set(mapping) - set(NETWORKS)
+            if unknown or (name == "optimizer" and set(mapping) != set(NETWORKS)):
+                raise ValueError(
+                    f"model.{name} maps the networks {NETWORKS} to configs, got {sorted(mapping)}"
+                )
+        space = self.bottleneck
+        self.generator = instantiate(
+            generator,
+            in_channels=space.image_channels + self.generator_extra_channels,
+            out_channels=space.out_channels,
+        )
+        self.discriminator = instantiate(
+            discriminator, in_channels=self.discriminator_channels(space.out_channels)
+        )
+
+    def discriminator_channels(self, out_channels: int) -> int:
+        """The discriminator's input channels for a generator predicting `out_channels`."""
+        return out_channels + 1  # the image and the mask
+
+    def network(self, name: str) -> nn.Module:
+        return {"g": self.generator, "d": self.discriminator}[name]
+
+    # --- optimization --------------------------------------------------------------------------------
+    @contextmanager
+    def optimizing(self, name: str) -> Iterator[WeightedLoss]:
+        """One optimizer step of network `name` ("g" or "d") on the loss terms added inside the block."""
+        optimizer = self.optimizers()[NETWORKS.index(name)]
+        self.toggle_optimizer(optimizer)  # the other network's parameters get no gradients
+        try:
+            loss = WeightedLoss()
+            yield loss
+            total = loss.total()
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(total)
+            clip = (self.hparams.gradient_clip_norm or {}).get(name)
+            if clip is not None:
+                self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+            optimizer.step()
+        finally:
+            self.untoggle_optimizer(optimizer)
+        logs = {f"train/{term}": value for term, (_, value) in loss.terms.items()}
+        logs |= {f"train/{name}_loss": total, f"train/{name}_lr": optimizer.param_groups[0]["lr"]}
+        self.log_dict(logs, prog_bar=False)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer] | tuple[list, list]:
+        hp = self.hparams
+        optimizers = {
+            name: instantiate(hp.optimizer[name], _convert_="all")(self.network(name).parameters())
+            for name in NETWORKS
+        }
+        schedulers = [
+            instantiate(config, _convert_="all")(optimizers[name])
+            for name, config in (hp.scheduler or {}).items()
+            if config is not None
+        ]
+        return (list(optimizers.values()), schedulers) if schedulers else list(optimizers.values())
+
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
+        # Manual optimization: Lightning does not step schedulers. They step once per epoch, catching up
+        # with the epoch at any batch rather than counting epoch hooks: a run resumed from a checkpoint
+        # written after an epoch's last batch enters the next epoch without its start hook (and without
+        # the finished epoch's end hook).
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return
+        with warnings.catch_warnings():
+            # A schedule keeps counting epochs in which its optimizer does not step (DeepGIN's D in the
+            # warm-up).
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step\\(\\)` before")
+            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+                while scheduler.last_epoch < self.current_epoch:
+                    scheduler.step()
