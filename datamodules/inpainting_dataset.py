@@ -1,4 +1,4 @@
-"""An image list + transforms + a mask generator -> the suite's samples (DESIGN.md "Batch")."""
+"""An image list + transforms + a mask generator -> the suite's samples (their keys: InpaintingDataset)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Mask generators: hole-ratio statistics against the reference algorithms, determinism, configs, folders.
 
 Statistics use N masks per generator. Box-like generators are compared with exact expectations; the stroke
-and cellular-automata generators with independent transcriptions of REFERENCE.md "Masks" below, drawn by
+and cellular-automata generators with independent transcriptions of the official algorithms below, drawn by
 distance-to-segment rasterization and scipy filters instead of the generators' PIL drawing and numpy majority
 votes. Means (and standard deviations) must agree within 4 standard errors (a correct generator fails one
 with probability about 1e-4) plus a 2 % allowance for rasterization: PIL and the exact pixel-centre
@@ -177,7 +177,9 @@ def paint_capsule(mask: np.ndarray, p0, p1, radius: float) -> None:
 
 
 def reference_deepfill(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """REFERENCE.md "Masks", DeepFill v2 strokes (official loop structure), and strokes ∪ the official box."""
+    """DeepFill v2 strokes, and strokes ∪ the box, in the loop structure of the official code
+    (github.com/JiahuiYu/generative_inpainting, branch v2.0.0, inpaint_ops.py: brush_stroke_mask, random_bbox,
+    bbox2mask; inpaint.yml)."""
     R = math.hypot(h, w) / 8
     mask = np.zeros((h, w), bool)
     for _ in range(1 + rng.integers(3)):
@@ -203,7 +205,8 @@ def reference_deepfill(h: int, w: int, rng: np.random.Generator) -> tuple[np.nda
 
 
 def reference_aim_free_form(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    """REFERENCE.md "Masks", AIM free-form, in the challenge code's loop structure."""
+    """AIM 2020 free-form strokes in the loop structure of the challenge's code
+    (github.com/vglsd/AIM2020-Image-Inpainting-Challenge, masks.py, Masks.get_ff_mask)."""
     mask = np.zeros((h, w), bool)
     for i in range(15 + rng.integers(9)):
         x, y = rng.uniform(0, w), rng.uniform(0, h)
@@ -220,7 +223,8 @@ def reference_aim_free_form(h: int, w: int, rng: np.random.Generator) -> np.ndar
 
 
 def reference_cellular_automata(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    """REFERENCE.md "Masks", AIM cellular automata, with scipy's filters, drawn at the 256²-diagonal size."""
+    """AIM 2020 cellular automata as the challenge's code draws them, with scipy's filters, at the
+    256²-diagonal size (github.com/vglsd/AIM2020-Image-Inpainting-Challenge, masks.py, Masks.get_ca_mask)."""
     ref_h, ref_w = round(h / pixel_factor(h, w)), round(w / pixel_factor(h, w))
     scale = int(rng.choice([1, 2, 4, 8]))
     grid = rng.integers(0, 2, (ref_h // scale, ref_w // scale)).astype(np.uint8)

@@ -1,5 +1,9 @@
-"""The three mask types of the AIM 2020 Extreme Image Inpainting challenge that DeepGIN trains on (Li et al.
-2020 §5.1; REFERENCE.md "Masks"): a box, cellular automata and free-form strokes."""
+"""The three mask types of the AIM 2020 Extreme Image Inpainting challenge that DeepGIN trains on (Li et al.,
+"DeepGIN: Deep Generative Inpainting Network for Extreme Image Inpainting", ECCV Workshops 2020, §5.1): a box,
+cellular automata and free-form strokes. Parameters and steps follow the challenge's mask code
+(github.com/vglsd/AIM2020-Image-Inpainting-Challenge, masks.py: Masks.get_box_mask, get_ca_mask and
+get_ff_mask; Ntavelis et al., "AIM 2020 Challenge on Image Extreme Inpainting", ECCV Workshops 2020), which
+DeepGIN's code uses unchanged (github.com/rlct1/gin, data/masks.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""DeepFill v2's free-form masks (Yu et al. 2019, REFERENCE.md "Masks"): random brush strokes, plus the box
-that its official training code ORs onto them (conf/mask/deepfill_v2.yaml)."""
+"""DeepFill v2's free-form masks (Yu et al., "Free-Form Image Inpainting with Gated Convolution", ICCV 2019,
+§3.4 "Free-Form Mask Generation"): random brush strokes, plus the box that its official training code ORs onto
+them (github.com/JiahuiYu/generative_inpainting, branch v2.0.0: inpaint_ops.py brush_stroke_mask, random_bbox
+and bbox2mask, combined in inpaint_model.py; conf/mask_generators/deepfill_v2.yaml)."""
 
 from __future__ import annotations
 
@@ -43,14 +45,16 @@ def draw_capsules(
 
 
 class FreeFormStrokes(MaskGenerator):
-    """DeepFill v2 brush strokes (Yu et al. 2019 Alg. 1; REFERENCE.md "Masks").
+    """DeepFill v2 brush strokes (Yu et al. 2019 §3.4, whose supplementary material gives the sampling
+    algorithm; values from the official inpaint_ops.py brush_stroke_mask, branch v2.0.0).
 
     Each stroke starts at a uniform random point and makes `min_vertices`…`max_vertices` moves (the official
     code's `num_vertex`, randint(4, 12)); move angles are U(mean − U(0, range), mean + U(0, range)) and every
     other one is mirrored (2π − angle) so the stroke zig-zags; move lengths are N(R, R/2) clipped to [0, 2R]
     with R = √(H²+W²)/8; vertices are clipped to the image. Widths are pixels at 256² scaled by
-    `pixel_scale` so that hole ratios do not depend on the image size. The official code then flips the
-    mask left-right and top-bottom, each with probability 1/2.
+    `pixel_scale` so that hole ratios do not depend on the image size. With `flip`, the mask is then flipped
+    left-right and top-bottom, each with probability 1/2, as the official code asks for (its PIL transposes
+    return new images that it drops, so there they have no effect; flips change no hole ratio).
     """
 
     def __init__(
@@ -103,7 +107,8 @@ class FreeFormStrokes(MaskGenerator):
 
 
 class DeepFillBox(MaskGenerator):
-    """The box of DeepFill v2's official training code (inpaint.yml: 128×128 at 256², max_delta 32).
+    """The box of DeepFill v2's official training code (inpaint_ops.py random_bbox + bbox2mask with
+    inpaint.yml's img_shapes 256, height/width 128, max_delta_height/max_delta_width 32; branch v2.0.0).
 
     A `size`-fraction box at a uniform random position, shrunk on each side by U{0 … max_delta·dim / 2}
     pixels (the same amount on opposite sides, as the code's bbox2mask does).

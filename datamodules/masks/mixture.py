@@ -13,7 +13,7 @@ class MaskMixture(MaskGenerator):
     """Draws each mask from one generator, picked with probability proportional to its weight.
 
     `generators` is a list, or a dict whose names `weights` may use ({box: 1, strokes: 3}); without weights
-    all are equally likely (the AIM 2020 mix of DeepGIN, conf/mask/aim2020.yaml).
+    all are equally likely (the AIM 2020 mix of DeepGIN, conf/mask_generators/aim2020_mixture.yaml).
     """
 
     def __init__(

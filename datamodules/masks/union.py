@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -12,10 +12,11 @@ from datamodules.masks.base import MaskGenerator
 class MaskUnion(MaskGenerator):
     """Pixel-wise OR of the generators' masks (DeepFill v2 trains on free-form strokes ∪ a box)."""
 
-    def __init__(self, generators: Sequence[MaskGenerator]):
-        if not generators:
+    def __init__(self, generators: Mapping[str, MaskGenerator] | Sequence[MaskGenerator]):
+        """`generators`: a list, or a dict of named generators (composed configs), drawn in its order."""
+        self.generators = list(generators.values() if isinstance(generators, Mapping) else generators)
+        if not self.generators:
             raise ValueError("MaskUnion needs at least one generator")
-        self.generators = list(generators)
 
     def __call__(
         self, height: int, width: int, rng: np.random.Generator, index: int | None = None
