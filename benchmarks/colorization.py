@@ -1,8 +1,8 @@
 """EII's progressive internal colorization: seconds per image, one image at a time vs a batch of 8.
 
-Each image trains its own networks (EII §3.3.2), so this cost is paid per test image; the authors report
-about 30 s per image on a GPU. A batch trains its images' networks together as grouped convolutions
-(colorization_network.py). Images are procedural textures with a centered box hole.
+Each image trains its own networks (EII §3.3.2), so this cost is paid per test image; the paper names
+inference speed its major limitation (§5). A batch trains its images' networks together as grouped
+convolutions (colorization_network.py). Images are procedural textures with a centered box hole.
 
     python benchmarks/colorization.py --device cuda                     # paper schedule, full length
     python benchmarks/colorization.py --device cpu --iterations-scale 0.004 --sizes 256x256

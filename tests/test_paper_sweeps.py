@@ -8,7 +8,8 @@ networks, schedules and colorizations shrunk, so that only the plumbing is under
 import csv
 
 import pytest
-from fixture_trees import celebahq_tree, dtd_tree, paris_tree, places2_tree
+from checkpoints import shared_run_dir
+from fixture_trees import eii_datasets
 from suite_cli import run
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
@@ -35,12 +36,7 @@ DATASETS = ("places2", "paris_streetview", "celebahq", "dtd")
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     """The four datasets in their distributed layouts, at the folder names conf/data/*.yaml expect."""
-    root = tmp_path_factory.mktemp("datasets")
-    places2_tree(root / "places365", eval_variant="large")
-    paris_tree(root / "paris_streetview")
-    celebahq_tree(root / "CelebAMask-HQ", n=3004)  # EII §4.1: 3,000 random test images, the rest train
-    dtd_tree(root, per_category=284)  # EII §4.1: 840 random test images
-    return root
+    return shared_run_dir(tmp_path_factory, "eii_datasets", eii_datasets)
 
 
 def report_rows(sweep):

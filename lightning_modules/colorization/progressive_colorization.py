@@ -114,7 +114,7 @@ class ProgressiveColorization(Colorizer):
         num_blocks: int = 9,
         channels: int = 32,
         loss: str = "l1",
-        precision: str = "auto",
+        precision: str | int = "auto",
         seed: int = 0,
         hint_weight: float = 100.0,
         min_level_size: int | None = None,
@@ -136,6 +136,7 @@ class ProgressiveColorization(Colorizer):
         self.min_level_size, self.select_height = min_level_size, select_height
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+        precision = str(precision)  # `colorization.precision=32` reaches here as an int
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.pyramid_height, self.num_blocks, self.channels = pyramid_height, num_blocks, channels

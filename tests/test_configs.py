@@ -1,0 +1,261 @@
+"""Every config composes, in the style of lightning-hydra-template: each option of each config group of
+train / evaluate / predict (nested groups such as model/variant included), each job of each sweep, and each
+experiment runs one batch at test size through the real entry logic. A YAML file under conf/ or sweeps/
+that none of these compositions loads fails `test_every_config_file_is_composed`: a new config comes with
+its test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from checkpoints import shared_run_dir, tiny_deepgin_checkpoint
+from fixture_trees import eii_datasets, write_image
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+import suite  # noqa: F401  (registers the configs' resolvers, as the entry points do)
+from suite.evaluate import evaluate
+from suite.train import train
+from utils.pretrained import MissingWeightsError
+
+REPO = Path(__file__).resolve().parents[1]
+CONF, SWEEPS = REPO / "conf", REPO / "sweeps"
+PRIMARY = ("train", "evaluate", "predict")
+# Experiments run by evaluate.py (their comments say so); every other one is a training experiment.
+EVALUATE_EXPERIMENTS = {"ext_int_table3", "deepgin_table2"}
+# Groups whose node is built in the composition that picks each option (data needs a dataset on disk and
+# trainer a GPU for some options: the one-batch runs below build those).
+BUILT_GROUPS = {"model", "model/variant", "mask", "colorization", "colorizer", "callbacks", "logger"}
+# Test-size networks, per model family, wherever a model is built.
+TINY_MODELS = {
+    "gatedconv": ("model.generator.cnum=8", "model.discriminator.cnum=8"),
+    "deepgin": (
+        "model.generator.width=4",
+        "model.discriminator.ndf=8",
+        "model.perceptual.weights=random",
+        "model.perceptual.input_size=null",
+    ),
+}
+
+
+def yaml_files() -> set[Path]:
+    return {path for root in (CONF, SWEEPS) for path in root.rglob("*.yaml")}
+
+
+def config_file(config_path: str) -> Path | None:
+    """The file of a defaults-list entry (e.g. "mask_generators/deepfill_v2"), None for Hydra's own."""
+    for root in (CONF, SWEEPS):
+        if (root / f"{config_path}.yaml").is_file():
+            return root / f"{config_path}.yaml"
+    return None
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group: the YAML files of its folder in conf/ and in sweeps/."""
+    return sorted({path.stem for root in (CONF, SWEEPS) for path in (root / group).glob("*.yaml")})
+
+
+def experiment_file(experiment: str) -> Path:
+    return next(path for root in (SWEEPS, CONF) if (path := root / "experiment" / f"{experiment}.yaml").is_file())
+
+
+def sweep_jobs(experiment: str) -> list[list[str]]:
+    """The overrides of every job of an experiment's sweep (hydra.sweeper.params), one list per job; one
+    job without overrides for an experiment that is no sweep."""
+    hydra_node = OmegaConf.load(experiment_file(experiment)).get("hydra") or {}
+    params = hydra_node.get("sweeper", {}).get("params", {})
+    parser = OverridesParser.create()
+    axes = []
+    for key, values in params.items():
+        override = parser.parse_override(f"{key}={values}")
+        values = override.sweep_string_iterator() if override.is_sweep_override() else [str(values)]
+        axes.append([f"{key}={value}" for value in values])
+    return [list(job) for job in itertools.product(*axes)]
+
+
+def experiment_entry(experiment: str) -> str:
+    return "evaluate" if experiment in EVALUATE_EXPERIMENTS else "train"
+
+
+@pytest.fixture(autouse=True)
+def no_hydra_config_left_behind():
+    """`resolved` sets Hydra's global config as a run does; later tests in this process must not see it."""
+    yield
+    HydraConfig.instance().cfg = None
+
+
+@pytest.fixture(scope="module")
+def hydra():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        yield GlobalHydra.instance().config_loader()
+
+
+def loaded_files(loader, entry: str, overrides: list[str]) -> set[Path]:
+    defaults = loader.compute_defaults_list(entry, overrides, RunMode.RUN).defaults
+    return {file for entry_ in defaults if entry_.config_path and (file := config_file(entry_.config_path))}
+
+
+def option_compositions(loader) -> Iterator[tuple[str, str, str, list[str]]]:
+    """(entry, group, option, overrides): every option of every group that a composition of an entry
+    point chooses, explored breadth first so that nested groups (model/variant under model=deepgin,
+    eval_size under its experiments) get the overrides that bring them in."""
+    seen: set[tuple[str, str, str]] = set()
+    for entry in PRIMARY:
+        queue = [[]]
+        while queue:
+            base = queue.pop(0)
+            choices = loader.load_configuration(entry, base, RunMode.RUN).hydra.runtime.choices
+            for group in choices:
+                options = group_options(group)
+                if group == "experiment":
+                    options = [option for option in options if experiment_entry(option) == entry]
+                for option in options:
+                    if (entry, group, option) in seen:
+                        continue
+                    seen.add((entry, group, option))
+                    overrides = [*base, f"{group}={option}"]
+                    yield entry, group, option, overrides
+                    queue.append(overrides)
+
+
+def sweep_compositions() -> Iterator[tuple[str, list[str]]]:
+    for experiment in group_options("experiment"):
+        for job in sweep_jobs(experiment):
+            yield experiment_entry(experiment), [f"experiment={experiment}", *job]
+
+
+def test_every_config_file_is_composed(hydra):
+    composed = set()
+    for entry, *_, overrides in option_compositions(hydra):
+        composed |= loaded_files(hydra, entry, overrides)
+    for entry, overrides in sweep_compositions():
+        composed |= loaded_files(hydra, entry, overrides)
+    missing = sorted(str(path.relative_to(REPO)) for path in yaml_files() - composed)
+    assert not missing, f"config files that no test composes: {missing}"
+
+
+def resolved(entry: str, overrides: list[str], output_dir: Path) -> DictConfig:
+    """The job config as a run sees it: composed with Hydra's node set (choices, output dir), every
+    interpolation resolved, the `hydra` node removed."""
+    cfg = compose(entry, overrides=overrides, return_hydra_config=True)
+    with read_write(cfg), open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    with read_write(cfg), open_dict(cfg):
+        del cfg["hydra"]
+    OmegaConf.resolve(cfg)
+    return cfg
+
+
+def build(cfg: DictConfig, group: str) -> list:
+    """The objects the group's node makes (a mask set makes two, a callbacks group one per entry)."""
+    node = cfg[group.split("/")[0]]
+    if group in ("callbacks", "logger"):
+        return [instantiate(entry) for entry in (node or {}).values() if entry and "_target_" in entry]
+    if group == "mask":
+        return [instantiate(node.train), instantiate(node.eval)]
+    try:
+        return [instantiate(node)]
+    except Exception as err:  # a colorizer whose weights file is absent here is reported, not broken
+        if isinstance(err.__cause__, MissingWeightsError):
+            return [err.__cause__]
+        raise
+
+
+def test_every_option_of_every_group_composes_and_builds(hydra, tmp_path):
+    compositions = list(option_compositions(hydra))
+    groups = {group for _, group, _, _ in compositions}
+    assert {"model", "model/variant", "data", "mask", "colorization", "colorizer", "trainer"} <= groups
+    assert {"experiment", "eval_size", "hydra/launcher", "logger", "callbacks", "paths"} <= groups
+    mask_folder = write_image(tmp_path / "masks" / "00000.png").parent
+    for entry, group, option, overrides in compositions:
+        if group == "mask" and option in ("folder", "nvidia_irregular"):  # masks read from a folder
+            overrides = [*overrides, f"mask.eval.root={mask_folder}"]
+        model = OmegaConf.load(CONF / "model" / f"{option}.yaml") if group == "model" else None
+        family = option if model is not None else "deepgin" if group == "model/variant" else None
+        cfg = resolved(entry, [*overrides, *TINY_MODELS.get(family, ())], tmp_path)
+        if group in BUILT_GROUPS:
+            assert all(obj is not None for obj in build(cfg, group)), (entry, group, option)
+
+
+def test_every_sweep_job_composes(hydra, tmp_path):
+    jobs = list(sweep_compositions())
+    # the five paper tables, the demo's two jobs and DeepGIN's single run
+    assert len(jobs) >= 2 * 4 + 2 * 2 + 5 * 2 + 7 + 2 * 2 + 2 + 1
+    for entry, overrides in jobs:
+        resolved(entry, overrides, tmp_path)
+
+
+# --- every experiment, one batch ----------------------------------------------------------------------
+TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
+ONE_BATCH = (
+    "trainer=debug",
+    "trainer.max_steps=2",  # one batch: a D and a G step
+    "trainer.limit_test_batches=1",
+    "logger=none",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.val_limit=2",
+    "data.test_limit=2",
+    "colorization=fast",
+    "colorization.iterations=[2,2,2]",
+    "colorization.num_blocks=1",
+    "colorization.channels=4",
+)
+EII_DATA = (f"data.train_transform.transforms={TINY_IMAGES}", f"data.eval_transform.transforms={TINY_IMAGES}")
+EII_TEST_SETS = tuple(
+    override
+    for name in ("places2", "dtd", "paris_streetview", "celebahq")
+    for override in (
+        f"test_sets.{name}.eval_transform.transforms={TINY_IMAGES}",
+        f"test_sets.{name}.test_limit=2",
+        f"test_sets.{name}.num_workers=0",
+    )
+)
+DEEPGIN_DATA = ("data=synthetic", "data.source.size=32", "data.train_transform.transforms.0.size=64")
+# What each experiment needs to run one batch here, besides its first sweep job and ONE_BATCH.
+EXPERIMENTS = {
+    "demo": TINY_MODELS["gatedconv"],
+    "deepgin": (*TINY_MODELS["deepgin"], *DEEPGIN_DATA, "model.warmup_epochs=0"),
+    "deepgin_table1": (*TINY_MODELS["deepgin"], *DEEPGIN_DATA, "model.warmup_epochs=0"),
+    "deepgin_table2": ("data=synthetic", "data.source.size=32"),
+    "ext_int_table1": (*TINY_MODELS["gatedconv"], *EII_DATA),
+    "ext_int_table2": (*TINY_MODELS["gatedconv"], *EII_DATA, *EII_TEST_SETS),
+    "ext_int_table3": (*EII_DATA, "colorizer=levin"),  # the first job's Zhang et al. needs its weights
+}
+
+
+def test_every_experiment_has_a_one_batch_run():
+    experiments = {path.stem for root in (CONF, SWEEPS) for path in (root / "experiment").glob("*.yaml")}
+    assert experiments == set(EXPERIMENTS)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return shared_run_dir(tmp_path_factory, "eii_datasets", eii_datasets)
+
+
+@pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
+def test_experiment_runs_one_batch(experiment, hydra, data_dir, tmp_path, tmp_path_factory):
+    entry = experiment_entry(experiment)
+    overrides = [f"experiment={experiment}", *sweep_jobs(experiment)[0], *ONE_BATCH, *EXPERIMENTS[experiment]]
+    overrides.append(f"paths.data_dir={data_dir}")
+    if entry == "evaluate":
+        overrides.append(f"ckpt_path={tiny_deepgin_checkpoint(tmp_path_factory)}")
+    torch.manual_seed(0)
+    results = (evaluate if entry == "evaluate" else train)(resolved(entry, overrides, tmp_path))
+    assert results["overall"]["count"] > 0 and results["overall"]["psnr"] is not None
+    assert (tmp_path / "metrics.json").is_file()
+    if entry == "train":
+        assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
