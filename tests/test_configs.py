@@ -66,7 +66,9 @@ def group_options(group: str) -> list[str]:
 
 
 def experiment_file(experiment: str) -> Path:
-    return next(path for root in (SWEEPS, CONF) if (path := root / "experiment" / f"{experiment}.yaml").is_file())
+    return next(
+        path for root in (SWEEPS, CONF) if (path := root / "experiment" / f"{experiment}.yaml").is_file()
+    )
 
 
 def sweep_jobs(experiment: str) -> list[list[str]]:
