@@ -1,6 +1,10 @@
 """Guided-colorization baselines of EII Table 3: Levin et al., the domain transform and Zhang et al."""
 
+import importlib
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +23,7 @@ from lightning_modules.colorization.guided_colorization.zhang import ZhangColori
 from lightning_modules.colorization.guided_colorization.zhang_network import SIGGRAPH17Generator
 from utils.pretrained import WEIGHTS, MissingWeightsError
 
+REPO = Path(__file__).resolve().parents[1]
 LEFT, RIGHT = (0.9, 0.6, 0.2), (0.1, 0.2, 0.6)  # grays 0.646 and 0.214: a clear luminance edge
 CLASSICAL = [LevinColorization(), DomainTransformColorization()]
 
@@ -138,3 +143,22 @@ def test_batches_of_any_size(make, size):
     assert out.shape == image.shape and torch.isfinite(out).all()
     assert out.min() >= 0 and out.max() <= 1
     torch.testing.assert_close(to_gray(out), gray, atol=1e-5, rtol=0)
+
+
+def test_opencv_is_imported_only_when_the_domain_transform_is_built():
+    code = (
+        "import sys, lightning_modules.colorization.guided_colorization.domain_transform as dt\n"
+        "assert 'cv2' not in sys.modules, 'imported with the module'\n"
+        "dt.DomainTransformColorization()\n"
+        "assert 'cv2' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_without_opencv_the_domain_transform_says_what_to_install(monkeypatch):
+    def missing(name, *args):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(ImportError, match="pip install opencv-contrib-python-headless"):
+        DomainTransformColorization()
