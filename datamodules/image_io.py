@@ -81,13 +81,37 @@ def read_image(path: str | os.PathLike) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
+# A mask pixel is white (and a hole with the default polarity) when its value is above half the range:
+# soft or anti-aliased masks are thresholded there.
+MASK_THRESHOLD = 0.5
+# polarity="auto": the value covering at least this share of the image border is the known one (a hole
+# rarely surrounds the whole image, however large it is) ...
+AUTO_BORDER_SHARE = 0.75
+# ... else the value covering at least this share of the image (the hole is the minority); else undecided.
+AUTO_AREA_SHARE = 0.6
+
+
+def auto_hole(white: np.ndarray) -> np.ndarray | None:
+    """The hole of a binary mask whose polarity is not given, or None when it cannot be told."""
+    border = np.concatenate([white[0], white[-1], white[1:-1, 0], white[1:-1, -1]])
+    for values, decisive in ((border, AUTO_BORDER_SHARE), (white, AUTO_AREA_SHARE)):
+        share = float(values.mean())
+        if share <= 1 - decisive:  # black is known
+            return white
+        if share >= decisive:  # white is known
+            return ~white
+    return None
+
+
 def read_mask(
-    path: str | os.PathLike, size: tuple[int, int] | None = None, polarity: str = "auto"
+    path: str | os.PathLike, size: tuple[int, int] | None = None, polarity: str = "white_is_hole"
 ) -> torch.Tensor:
     """1×H×W float32 mask, 1 = missing.
 
-    polarity: "white_is_hole", "black_is_hole", or "auto" (the minority value is the hole, which holds
-    for every public mask set: NVIDIA's irregular masks never exceed 60 % holes).
+    polarity: "white_is_hole" (the default, as the NVIDIA irregular masks and the suite's exported sets),
+    "black_is_hole", or "auto": the value that covers at least 3/4 of the image border is known, else the
+    value that covers at least 60 % of the image; a mask where neither holds is refused. Pixels above half
+    the range are white (MASK_THRESHOLD); an RGBA mask painted on a transparent layer is read from its alpha.
     size: the (height, width) the mask must have; a mismatch raises ImageReadError naming both sizes.
     """
     if polarity not in MASK_POLARITIES:
@@ -97,7 +121,7 @@ def read_mask(
         im = im.getchannel("A")  # strokes painted on a transparent layer: the alpha is the mask
     gray = _high_bit_depth_gray(im)
     value = gray if gray is not None else np.asarray(im.convert("L"), dtype=np.float32) / 255.0
-    white = value > 0.5
+    white = value > MASK_THRESHOLD
     if size is not None and tuple(white.shape) != tuple(size):
         raise ImageReadError(
             path,
@@ -105,7 +129,14 @@ def read_mask(
             "Give a mask of the image's size (or set resize_masks=true to resize it, nearest-neighbour).",
         )
     if polarity == "auto":
-        hole = white if white.mean() <= 0.5 else ~white
+        hole = auto_hole(white)
+        if hole is None:
+            raise ImageReadError(
+                path,
+                f"mask polarity undecidable ({100 * white.mean():.0f} % white, neither value dominates the "
+                "border or the area)",
+                "Say which value is the hole: mask_polarity=white_is_hole or black_is_hole.",
+            )
     else:
         hole = white if polarity == "white_is_hole" else ~white
     return torch.from_numpy(hole.astype(np.float32))[None]

@@ -24,6 +24,8 @@ class InpaintingDataModule(pl.LightningDataModule):
     num_workers: loader processes per rank, at most the CPUs the process may run on.
     test_split: the split the test loop scores (evaluate.py split=val scores the validation split).
     hint_dir: user color hints for evaluation, <hint_dir>/{index:06d}.png (RGBA: opaque pixels are hints).
+    evaluation_only: nothing is trained on this data (evaluate.py, cross-dataset test sets), so a source
+        without a fixed split scores all its images (ImageSource.evaluation_split).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         eval_masks: MaskGenerator | None = None,
         test_split: str = "test",
         hint_dir: str | None = None,
+        evaluation_only: bool = False,
     ):
         super().__init__()
         self.source = source
@@ -52,7 +55,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         self.sizes = {"val": val_limit, "test": test_limit}
         self.seed, self.eval_seed = seed, eval_seed
         self.train_masks, self.eval_masks = train_masks, eval_masks
-        self.test_split, self.hint_dir = test_split, hint_dir
+        self.test_split, self.hint_dir, self.evaluation_only = test_split, hint_dir, evaluation_only
         self.datasets: dict[str, InpaintingDataset] = {}
 
     def dataset(self, split: str) -> InpaintingDataset:
@@ -64,7 +67,9 @@ class InpaintingDataModule(pl.LightningDataModule):
                 raise ValueError(
                     f"no mask generator for the {split} split: choose a mask set, e.g. mask=deepfill_v2"
                 )
-            images: ImageList = self.source.split(split)
+            if self.evaluation_only and train:
+                raise ValueError("this data module is for evaluation only (evaluation_only=true): no train split")
+            images = self.source.evaluation_split(split) if self.evaluation_only else self.source.split(split)
             limit = self.sizes.get(split)
             if limit is not None and limit < len(images):
                 images = ImageSubset(images, range(limit))

@@ -66,6 +66,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
         eval_masks=instantiate(cfg.mask.eval),
         test_split=cfg.split,
         val_limit=cfg.data.test_limit,
+        evaluation_only=True,
     )
     if cfg.export_masks:
         out_dir = runtime.output_dir() / "masks"

@@ -1,24 +1,30 @@
-"""Inpaint a folder of the user's own images at their original sizes.
+"""Inpaint a folder of the user's own images at their original sizes, however large (hole_crops.py).
 
 Every image needs a mask: <mask_dir>/<stem>.<ext>, or <input_dir>/<stem><mask_suffix>.<ext> beside it.
-A bad input (unreadable file, missing mask, mask of another size, two inputs with one stem) is reported
-with its reason and the rest are still processed. Exit status: 0 when every input was inpainted, 1 when
-some failed (listed in <output_dir>/failures.tsv), 2 when nothing could run (no checkpoint or folder).
+A bad input (unreadable file, missing mask, mask of another size or with nothing known, two inputs with
+one stem) or any failure while inpainting one, out of memory included, is reported with its reason and
+what to do, and the rest are still processed. An image whose mask has no hole is written unchanged.
+Exit status: 0 when every input was written, 1 when some failed (listed in <output_dir>/failures.tsv),
+2 when nothing could run (no checkpoint or folder).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from datamodules.image_io import ImageReadError, is_image_file, read_hint, read_image, read_mask, save_png
 from lightning_modules.base import InpaintingModule, load_inpainting_module
 from lightning_modules.colorization.colorizer import Hints
+from lightning_modules.hole_crops import inpaint_in_crops
 from utils.atomic import write_text
 
 log = logging.getLogger(__name__)
@@ -74,10 +80,56 @@ def load_inputs(image_path: Path, files: dict[str, Path | None], cfg: DictConfig
     mask = read_mask(files["mask"], size=None if cfg.resize_masks else size, polarity=cfg.mask_polarity)
     if cfg.resize_masks and tuple(mask.shape[-2:]) != size:
         mask = F.interpolate(mask[None], size=size, mode="nearest")[0]
+    if bool(mask.all()):
+        raise ImageReadError(
+            files["mask"],
+            "the mask leaves no pixel known (100 % hole): there is nothing to inpaint from",
+            f"Check its polarity (mask_polarity={cfg.mask_polarity}; white_is_hole or black_is_hole).",
+        )
     inputs = {"image": image, "mask": mask}
     if files["hint"] is not None:
         inputs["hint"], inputs["hint_mask"] = read_hint(files["hint"], size)
     return {key: value[None] for key, value in inputs.items()}
+
+
+def inpaint_file(
+    model: InpaintingModule,
+    image_path: Path,
+    files: dict[str, Path | None],
+    cfg: DictConfig,
+    device: torch.device,
+) -> str:
+    """Writes <output_dir>/<stem>.png; returns what was done, for the log."""
+    inputs = {key: value.to(device) for key, value in load_inputs(image_path, files, cfg).items()}
+    image, mask = inputs["image"], inputs["mask"]
+    height, width = image.shape[-2:]
+    if not bool(mask.any()):
+        result, done = image, "no hole in its mask: written unchanged"
+    else:
+        result = inpaint_in_crops(
+            model.inpaint, image, mask, Hints.from_batch(inputs), cfg.max_side, cfg.context
+        )
+        done = f"inpainted, {100 * mask.mean().item():.1f} % missing"
+    save_png(result[0], Path(cfg.output_dir) / f"{image_path.stem}.png")
+    return f"{image_path.name} ({width}×{height}): {done}"
+
+
+def failure(image_path: Path, err: BaseException, cfg: DictConfig) -> str:
+    """One line: the reason and what to do (decoder messages may hold tabs or newlines)."""
+    if isinstance(err, ImageReadError):
+        text = f"{err.reason} ({err.path}). {err.fix}"
+    elif isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        text = (
+            f"out of memory ({type(err).__name__}). Lower max_side (now {cfg.max_side}), free the device "
+            "or run with device=cpu."
+        )
+    else:
+        text = (
+            f"{type(err).__name__}: {err}. Unexpected: please report it with this file "
+            "(the run's log has the traceback)."
+        )
+        log.exception("failed on %s", image_path)
+    return " ".join(text.split())
 
 
 def predict_folder(
@@ -86,31 +138,36 @@ def predict_folder(
     cfg: DictConfig,
     device: torch.device,
 ) -> dict[str, str]:
-    """Writes <output_dir>/<stem>.png per good input; returns {input path: reason} for the bad ones."""
+    """Writes <output_dir>/<stem>.png per good input; returns {input path: reason} for the bad ones, which
+    <output_dir>/failures.tsv lists as they happen (a killed run keeps them)."""
     output_dir = Path(cfg.output_dir)
     stems = Counter(image.stem for image, _ in pairs)
     failures: dict[str, str] = {}
-    for image_path, files in pairs:
-        try:
-            if stems[image_path.stem] > 1:  # photo.jpg and photo.png would both be written to photo.png
-                raise ImageReadError(
-                    image_path,
-                    f"another input is also named {image_path.stem}.*",
-                    "Rename one of them (outputs are named <stem>.png).",
-                )
-            inputs = {key: value.to(device) for key, value in load_inputs(image_path, files, cfg).items()}
-        except ImageReadError as err:
-            # One line per input: decoder messages may hold tabs or newlines.
-            failures[str(image_path)] = " ".join(f"{err.reason} ({err.path}). {err.fix}".split())
-            log.error("skipped %s: %s", image_path, failures[str(image_path)])
-            continue
-        result = model.inpaint(inputs["image"], inputs["mask"], Hints.from_batch(inputs))[0]
-        save_png(result, output_dir / f"{image_path.stem}.png")
-        height, width = result.shape[-2:]
-        missing = 100 * inputs["mask"].mean().item()
-        log.info("inpainted %s (%d×%d, %.1f %% missing)", image_path.name, width, height, missing)
-    report = "".join(f"{path}\t{reason}\n" for path, reason in failures.items())
-    write_text(output_dir / "failures.tsv", report)
+    start, written = time.perf_counter(), 0
+    write_text(output_dir / "failures.tsv", "")
+    with logging_redirect_tqdm():
+        for image_path, files in tqdm(pairs, desc="predict", unit="image"):
+            try:
+                if stems[image_path.stem] > 1:  # photo.jpg and photo.png would both be written to photo.png
+                    raise ImageReadError(
+                        image_path,
+                        f"another input is also named {image_path.stem}.*",
+                        "Rename one of them (outputs are named <stem>.png).",
+                    )
+                log.info("%s", inpaint_file(model, image_path, files, cfg, device))
+                written += 1
+            except Exception as err:  # one input's failure never costs the others
+                failures[str(image_path)] = failure(image_path, err, cfg)
+                log.error("skipped %s: %s", image_path, failures[str(image_path)])
+                report = "".join(f"{path}\t{reason}\n" for path, reason in failures.items())
+                write_text(output_dir / "failures.tsv", report)
+    log.info(
+        "%d written, %d failed%s, in %.1f s",
+        written,
+        len(failures),
+        f" (listed in {output_dir / 'failures.tsv'})" if failures else "",
+        time.perf_counter() - start,
+    )
     return failures
 
 
@@ -133,6 +190,4 @@ def predict(cfg: DictConfig) -> int:
         log.error("%s", err)
         return 2
     failures = predict_folder(model, pairs, cfg, device)
-    if failures:
-        log.error("%d input(s) failed, listed in %s/failures.tsv", len(failures), cfg.output_dir)
     return 1 if failures else 0

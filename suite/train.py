@@ -111,7 +111,7 @@ def train(cfg: DictConfig) -> dict[str, Any] | None:
         for name, data in (cfg.get("test_sets") or {}).items():
             if name == fields["dataset"]:
                 continue  # the run's own test split, scored above
-            other = instantiate(data, train_masks=None, eval_masks=eval_masks)
+            other = instantiate(data, train_masks=None, eval_masks=eval_masks, evaluation_only=True)
             test_and_write(
                 trainer,
                 model,

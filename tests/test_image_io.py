@@ -112,7 +112,7 @@ def test_read_mask_polarity(tmp_path):
     black_strokes = write_mask(tmp_path / "black.png", 255 - strokes)
     hole = torch.from_numpy(strokes > 0).float()[None]
     for path in (white_strokes, black_strokes):  # auto: the minority is the hole
-        mask = read_mask(path)
+        mask = read_mask(path, polarity="auto")
         assert mask.shape == (1, 6, 8) and mask.dtype == torch.float32 and torch.equal(mask, hole)
     assert torch.equal(read_mask(white_strokes, polarity="white_is_hole"), hole)
     assert torch.equal(read_mask(white_strokes, polarity="black_is_hole"), 1 - hole)

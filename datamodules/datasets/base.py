@@ -64,6 +64,11 @@ class ImageSource(ABC):
     @abstractmethod
     def split(self, name: str) -> ImageList: ...
 
+    def evaluation_split(self, name: str) -> ImageList:
+        """The images to score when nothing is trained on this source (evaluate.py, cross-dataset test
+        sets): the split itself, unless the source has no split to respect."""
+        return self.split(name)
+
 
 class ImageSubset(ImageList):
     """Selected indices of another list (seeded random splits, the first N validation images)."""

@@ -20,6 +20,7 @@ class ImageFolder(ImageSource):
 
     Splits come from train/ val/ test/ subfolders when train/ and val/ or test/ exist; otherwise the
     images are split by `seeded_split(test_size, val_size, split_seed)` (int = count, float = fraction).
+    That random split exists only to hold images out of training: evaluating alone scores every image.
     """
 
     def __init__(
@@ -44,6 +45,13 @@ class ImageFolder(ImageSource):
         return DatasetLayoutError("ImageFolder", self.root, problem, LAYOUT)
 
     def split(self, name: str) -> ImageList:
+        return self._images(name, held_out=True)
+
+    def evaluation_split(self, name: str) -> ImageList:
+        return self._images(name, held_out=False)
+
+    def _images(self, name: str, held_out: bool) -> ImageList:
+        """A fixed split's images; else all images, or with `held_out` the random split's share."""
         check_split_name(name)
         root = Path(self.root)
         if root.is_file():
@@ -62,5 +70,7 @@ class ImageFolder(ImageSource):
             raise self._error("root is neither a folder nor a list file")
         if not paths:
             raise self._error("no image files found")
+        if not held_out:
+            return FileList(paths)
         indices = seeded_split(len(paths), self.test_size, self.val_size, self.split_seed)[name]
         return FileList([paths[i] for i in indices])

@@ -34,7 +34,7 @@ def list_masks(root: str) -> list[str]:
 
 
 def recorded_polarity(root: str | os.PathLike, polarity: str) -> str:
-    """An exported set says its polarity in meta.json; "auto" (minority = hole) would invert masks > 50 %."""
+    """An exported set says its polarity in meta.json, which "auto" follows instead of guessing per mask."""
     meta = Path(root) / "meta.json"
     if polarity == "auto" and meta.is_file():
         return json.loads(meta.read_text()).get("polarity", polarity)
@@ -47,8 +47,8 @@ class MaskFolder(MaskGenerator):
     With `index` the mask is file `index % n`, a fixed pairing for evaluation; without, `rng` picks a file
     and, if `augment`, a random rot90 and left-right flip. Masks are resized to H×W (nearest neighbour).
 
-    polarity: "white_is_hole", "black_is_hole", or "auto": the polarity recorded in the folder's meta.json
-        (mask sets exported by evaluate.py), else the minority value of each mask is the hole (image_io).
+    polarity: "white_is_hole" (default), "black_is_hole", or "auto": the polarity recorded in the folder's
+        meta.json (mask sets exported by evaluate.py), else decided per mask by image_io.read_mask's rule.
     buckets: the hole-ratio buckets to keep, by file position in blocks of `files_per_bucket`. The NVIDIA
         test set (Liu et al. 2018; 00000.png … 11999.png at 512²) holds buckets 1…6 of hole ratio
         (0.01, 0.1], (0.1, 0.2], …, (0.5, 0.6] with 2,000 files each; in each bucket the first 1,000 masks
@@ -60,7 +60,7 @@ class MaskFolder(MaskGenerator):
     def __init__(
         self,
         root: str | os.PathLike,
-        polarity: str = "auto",
+        polarity: str = "white_is_hole",
         buckets: Sequence[int] | None = None,
         files_per_bucket: int = 2000,
         hole_ratio: Sequence[float] | None = None,
