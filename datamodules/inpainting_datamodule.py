@@ -8,7 +8,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from datamodules.datasets.base import ImageList, ImageSource, ImageSubset
+from datamodules.datasets.base import ImageSource, ImageSubset
 from datamodules.inpainting_dataset import InpaintingDataset, Transform, collate
 from datamodules.masks.base import MaskGenerator
 from datamodules.samplers import EvalShardSampler, ResumableDataLoader, ResumableSampler
@@ -68,7 +68,9 @@ class InpaintingDataModule(pl.LightningDataModule):
                     f"no mask generator for the {split} split: choose a mask set, e.g. mask=deepfill_v2"
                 )
             if self.evaluation_only and train:
-                raise ValueError("this data module is for evaluation only (evaluation_only=true): no train split")
+                raise ValueError(
+                    "this data module is for evaluation only (evaluation_only=true): no train split"
+                )
             images = self.source.evaluation_split(split) if self.evaluation_only else self.source.split(split)
             limit = self.sizes.get(split)
             if limit is not None and limit < len(images):
