@@ -109,6 +109,8 @@ def inpaint_file(
         result = inpaint_in_crops(
             model.inpaint, image, mask, Hints.from_batch(inputs), cfg.max_side, cfg.context
         )
+        if not bool(result.isfinite().all()):  # never written as a silent 0 in the PNG
+            raise FloatingPointError("the inpainting produced non-finite values (NaN or inf)")
         done = f"inpainted, {100 * mask.mean().item():.1f} % missing"
     save_png(result[0], Path(cfg.output_dir) / f"{image_path.stem}.png")
     return f"{image_path.name} ({width}×{height}): {done}"

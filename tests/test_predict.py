@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import pytest
 from checkpoints import SINGLE_THREAD, tiny_gatedconv_checkpoint
 from PIL import Image
-from suite_cli import run
+from suite_cli import TINY, run
+
+from datamodules.image_io import read_image, tensor_to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +158,139 @@ def test_missing_checkpoint_is_one_clear_line(tmp_path):
     output = result.stdout + result.stderr
     assert f"checkpoint not found: {missing}" in output
     assert "Traceback" not in output
+
+
+def as_read(path: Path) -> np.ndarray:
+    """The image as the suite reads it (image_io), in 8 bits: what known pixels must stay, bit for bit."""
+    return tensor_to_uint8(read_image(path))
+
+
+def battery(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, str], set[str]]:
+    """At least 18 inputs of every kind a user's folder holds, each with <stem>_mask.png where it has one.
+
+    Returns ({output name: hole} for the inputs that must be inpainted, {input name: reason fragment} for
+    those that must be listed in failures.tsv, the names written unchanged)."""
+    folder.mkdir()
+    good, bad, unchanged = {}, {}, set()
+
+    def mask(stem: str, hole: np.ndarray) -> np.ndarray:
+        save(hole.astype(np.uint8) * 255, folder / f"{stem}_mask.png")
+        return hole
+
+    def box(height: int, width: int, top: int, left: int, bottom: int, right: int) -> np.ndarray:
+        hole = np.zeros((height, width), dtype=bool)
+        hole[top:bottom, left:right] = True
+        return hole
+
+    rgba = random_pixels((30, 40, 4), seed=1)
+    rgba[0, :, 3] = 0
+    save(rgba, folder / "alpha.png")
+    good["alpha.png"] = mask("alpha", box(30, 40, 5, 5, 20, 25))
+    Image.fromarray(random_pixels((24, 36), seed=2)).save(folder / "gray.jpg")
+    good["gray.png"] = mask("gray", box(24, 36, 2, 3, 12, 20))
+    Image.fromarray(random_pixels((20, 30, 3), seed=3)).convert("P", palette=Image.Palette.ADAPTIVE).save(
+        folder / "palette.png"
+    )
+    good["palette.png"] = mask("palette", box(20, 30, 4, 4, 14, 16))
+    Image.fromarray(random_pixels((22, 26, 3), seed=4)).convert("CMYK").save(folder / "cmyk.jpg")
+    good["cmyk.png"] = mask("cmyk", box(22, 26, 0, 0, 10, 10))
+    save(random_pixels((20, 28), seed=5, dtype=np.uint16), folder / "deep.png")
+    good["deep.png"] = mask("deep", box(20, 28, 5, 5, 15, 15))
+    # stored 40 wide × 24 high, displayed rotated by 90° (EXIF orientation 6): its mask is 24 × 40
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(random_pixels((24, 40, 3), seed=6)).save(folder / "rotated.jpg", exif=exif)
+    good["rotated.png"] = mask("rotated", box(40, 24, 10, 4, 30, 20))
+    save(random_pixels((517, 333, 3), seed=7), folder / "odd.png")
+    good["odd.png"] = mask("odd", box(517, 333, 100, 50, 300, 200))
+    # a panorama strip with a side over 4000 px: inpainted in crops of at most max_side px
+    save(random_pixels((48, 4096, 3), seed=8), folder / "panorama.png")
+    good["panorama.png"] = mask("panorama", box(48, 4096, 10, 3000, 40, 3300))
+    save(random_pixels((64, 64, 3), seed=9), folder / "hole70.png")
+    good["hole70.png"] = mask("hole70", box(64, 64, 0, 0, 64, 44) | box(64, 64, 0, 44, 51, 45))
+    assert good["hole70.png"].mean() == pytest.approx(0.7, abs=0.01)
+    save(random_pixels((32, 32, 3), seed=10), folder / "soft.png")
+    ramp = np.tile(np.linspace(0, 255, 32).round().astype(np.uint8), (32, 1))  # a soft edge, 0 → 255
+    save(ramp, folder / "soft_mask.png")
+    good["soft.png"] = ramp > 127.5  # thresholded at half the range
+    save(random_pixels((20, 24, 3), seed=11), folder / "name (v2) = final.png")
+    good["name (v2) = final.png"] = mask("name (v2) = final", box(20, 24, 2, 2, 12, 12))
+    save(random_pixels((16, 16, 3), seed=12), folder / "no_hole.png")
+    mask("no_hole", np.zeros((16, 16), dtype=bool))
+    unchanged.add("no_hole.png")
+
+    save(random_pixels((1, 1, 3), seed=13), folder / "pixel.png")
+    mask("pixel", np.ones((1, 1), dtype=bool))
+    bad["pixel.png"] = "no pixel known"
+    save(random_pixels((16, 16, 3), seed=14), folder / "all_hole.png")
+    mask("all_hole", np.ones((16, 16), dtype=bool))
+    bad["all_hole.png"] = "no pixel known"
+    full = folder / "full.jpg"
+    Image.fromarray(random_pixels((64, 64, 3), seed=15)).save(full)
+    (folder / "truncated.jpg").write_bytes(full.read_bytes()[:300])
+    full.unlink()
+    mask("truncated", box(64, 64, 0, 0, 8, 8))
+    bad["truncated.jpg"] = "not a readable image"
+    (folder / "notes.jpg").write_text("a text file with an image's name")
+    mask("notes", box(16, 16, 0, 0, 8, 8))
+    bad["notes.jpg"] = "not a readable image"
+    save(random_pixels((16, 16, 3), seed=16), folder / "unmasked.png")
+    bad["unmasked.png"] = "no mask found"
+    save(random_pixels((16, 16, 3), seed=17), folder / "wrong.png")
+    mask("wrong", box(16, 20, 0, 0, 8, 8))
+    bad["wrong.png"] = "mask is 20×16 but the image is 16×16"
+    assert len(good) + len(bad) + len(unchanged) >= 18
+    return good, bad, unchanged
+
+
+def test_battery_every_input_is_inpainted_exactly_or_listed_with_its_reason(checkpoint, tmp_path):
+    good, bad, unchanged = battery(tmp_path / "photos")
+    result = predict(checkpoint, tmp_path / "photos", tmp_path / "run", "max_side=256")
+    assert result.returncode == 1, result.stderr[-3000:]  # some inputs failed, the others are written
+    output_dir = tmp_path / "run" / "predictions"
+    assert {p.name for p in output_dir.glob("*.png")} == set(good) | unchanged
+    inputs = {p.stem: p for p in (tmp_path / "photos").iterdir() if not p.stem.endswith("_mask")}
+    for name, hole in good.items():
+        written, expected = np.asarray(Image.open(output_dir / name)), as_read(inputs[Path(name).stem])
+        assert written.shape == expected.shape and written.shape[:2] == hole.shape, name
+        assert np.array_equal(written[~hole], expected[~hole]), name  # known pixels bit-exact
+        assert not np.array_equal(written[hole], expected[hole]), name  # the hole is filled
+    for name in unchanged:
+        assert np.array_equal(np.asarray(Image.open(output_dir / name)), as_read(inputs[Path(name).stem]))
+    failures = read_failures(output_dir)
+    assert set(failures) == set(bad)
+    for name, reason in bad.items():
+        assert reason in failures[name], (name, failures[name])
+    log = result.stdout + result.stderr
+    assert "hole70.png (64×64): inpainted, 70.0 % missing" in log  # read as meant: white = hole
+    assert "no_hole.png (16×16): no hole in its mask: written unchanged" in log
+    assert f"{len(good) + len(unchanged)} written, {len(bad)} failed" in log
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_predictions_and_checkpoints_get_the_umask_s_permissions(checkpoint, tmp_path, umask):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    save(random_pixels((16, 16, 3), seed=1), photos / "a.png")
+    save_mask(photos / "a_mask.png", 16, 16, 1)
+    previous = os.umask(umask)
+    try:
+        assert predict(checkpoint, photos, tmp_path / "run").returncode == 0
+        run(
+            "train.py",
+            *TINY,
+            "trainer.max_steps=2",
+            "test=false",
+            "logger=none",
+            f"hydra.run.dir={tmp_path / 'train'}",
+        )
+    finally:
+        os.umask(previous)
+    expected = 0o666 & ~umask
+    for written in (
+        tmp_path / "run" / "predictions" / "a.png",
+        tmp_path / "train" / "checkpoints" / "last.ckpt",
+    ):
+        assert stat.S_IMODE(written.stat().st_mode) == expected, written
+        if umask == 0o022:
+            assert written.stat().st_mode & stat.S_IRGRP  # the lab's group can read it
