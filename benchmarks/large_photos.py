@@ -88,7 +88,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         photo, hole = make_photo(Path(tmp) / "in", width, height, hole_w, hole_h)
         print(f"photo {width}×{height}, hole {hole_w}×{hole_h}, max_side {args.max_side}")
-        print("| checkpoint | strategy | working scale | detail bound (dB) | wall (s) | peak RSS (GiB) | status |")
+        print(
+            "| checkpoint | strategy | working scale | detail bound (dB) | wall (s) | peak RSS (GiB) | status |"
+        )
         print("|---|---|---:|---:|---:|---:|---|")
         for checkpoint in args.checkpoints:
             for strategy in args.strategies:
