@@ -100,18 +100,6 @@ class HoleRegions:
         return pixels[: hole.shape[0], : hole.shape[1]] & hole
 
 
-def resized_hints(hints: Hints | None, box: Box, size: tuple[int, int]) -> Hints | None:
-    """The hints inside `box` at `size`: a pixel holds a hint if any pixel of its box does, with their mean
-    color, so that a one-pixel hint survives downscaling."""
-    if hints is None:
-        return None
-    rows, cols = box.slices()
-    colors, mask = hints.colors[..., rows, cols], hints.mask[..., rows, cols].to(hints.colors.dtype)
-    coverage = F.interpolate(mask, size, mode="area")
-    colors = F.interpolate(colors * mask, size, mode="area") / coverage.clamp_min(1e-12)
-    return Hints(colors, (coverage > 0).to(mask.dtype))
-
-
 @torch.no_grad()
 def inpaint_in_crops(
     inpaint: Inpaint,
@@ -137,7 +125,11 @@ def inpaint_in_crops(
         crop_image, crop_mask = image[..., rows, cols], mask[..., rows, cols]
         small_mask = (F.interpolate(crop_mask, size, mode="area") > 0).to(mask.dtype)
         small = inpaint(
-            F.interpolate(crop_image, size, mode="area"), small_mask, resized_hints(hints, crop, size)
+            F.interpolate(crop_image, size, mode="area"),
+            small_mask,
+            None
+            if hints is None
+            else Hints(hints.colors[..., rows, cols], hints.mask[..., rows, cols]).resized(size),
         )
         fill = (
             small

@@ -8,9 +8,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from checkpoints import SINGLE_THREAD, shared_run_dir, tiny_gatedconv_checkpoint
+from fixture_trees import write_image
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from PIL import Image
 from suite_cli import REPO, TINY, run
 
 from evaluation.results import read_results
@@ -133,7 +137,7 @@ def test_evaluation_on_the_exported_set_gives_identical_metrics(tmp_path, checkp
 
 
 def test_masks_with_more_than_half_holes_read_back_identical(tmp_path):
-    """polarity=auto takes the exported set's meta.json, not the minority value (which would invert these)."""
+    """The exported set (white = hole, as meta.json records) reads back as it was, not inverted."""
     generated = datamodule("mask=center_square", "mask.train.fraction=0.75")  # 56 % holes
     export_mask_set(generated.dataset("val"), tmp_path, meta={})
     assert mask_hashes(datamodule("mask=folder", f"mask.eval.root={tmp_path}")) == mask_hashes(generated)
@@ -145,3 +149,39 @@ def test_loaders_start_no_more_workers_than_the_cpus_the_process_may_use(monkeyp
     assert module.val_dataloader().num_workers == 3
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(32)))
     assert module.val_dataloader().num_workers == 8
+
+
+def test_a_flat_folder_is_scored_whole(tmp_path, checkpoint):
+    """No split to respect: evaluate.py scores all 10 images (data.source.test_size=10 is no error)."""
+    photos = tmp_path / "photos"
+    for index in range(10):
+        write_image(photos / f"photo_{index}.jpg", size=(40, 30), seed=index)
+    for overrides in ((), ("data.source.test_size=10",)):
+        run_dir = tmp_path / f"run{len(overrides)}"
+        folder = ("data=folder", f"data.source.root={photos}", "data.num_workers=0", "data.eval_batch_size=5")
+        env = {**SINGLE_THREAD, "TORCH_HOME": str(tmp_path / "empty_torch_home")}
+        run(
+            "evaluate.py", f"ckpt_path={checkpoint}", *folder, *overrides, f"hydra.run.dir={run_dir}", env=env
+        )
+        assert read_results(run_dir)["overall"]["count"] == 10
+        with open(run_dir / "per_image.csv") as f:
+            assert sorted(int(row["index"]) for row in csv.DictReader(f)) == list(range(10))
+
+
+def test_a_70_percent_mask_is_read_as_70_percent_missing(tmp_path, checkpoint):
+    """White = hole by default, in evaluation and in training from a mask folder: a mask that is 70 %
+    white is 70 % missing, not inverted as the minority."""
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    hole = np.zeros((40, 50), dtype=np.uint8)
+    hole[:, :35] = 255  # 70 %
+    Image.fromarray(hole).save(masks / "00000.png")
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=["mask=folder", f"mask.eval.root={masks}"])
+    folder = instantiate(cfg.mask.eval)
+    assert folder(40, 50, np.random.default_rng(0)).mean() == pytest.approx(0.7)  # a training draw
+    assert folder(40, 50, None, index=3).mean() == pytest.approx(0.7)  # an evaluation mask
+    evaluate(tmp_path / "run", f"ckpt_path={checkpoint}", "mask=folder", f"mask.eval.root={masks}")
+    with open(tmp_path / "run" / "per_image.csv") as f:
+        ratios = [float(row["hole_ratio"]) for row in csv.DictReader(f)]
+    assert len(ratios) == NUM_IMAGES and all(ratio == pytest.approx(0.7, abs=0.02) for ratio in ratios)

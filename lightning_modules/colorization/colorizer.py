@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -28,6 +29,14 @@ class Hints:
         if batch.get("hint") is None or batch.get("hint_mask") is None:
             return None
         return cls(batch["hint"], batch["hint_mask"])
+
+    def resized(self, size: tuple[int, int]) -> Hints:
+        """The hints at another size (box filter): a pixel holds a hint if any pixel of its box does, with
+        their mean color, so that a one-pixel hint survives downscaling."""
+        mask = self.mask.to(self.colors.dtype)
+        coverage = F.interpolate(mask, size, mode="area")
+        colors = F.interpolate(self.colors * mask, size, mode="area") / coverage.clamp_min(1e-12)
+        return Hints(colors, (coverage > 0).to(mask.dtype))
 
     def merge(self, image: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """The hints as extra known pixels: their colors replace the image's and they leave the missing

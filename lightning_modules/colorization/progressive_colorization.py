@@ -52,14 +52,14 @@ def pyramid(
         if min(size) == 0:
             raise ValueError(f"a {height}-level pyramid needs images of at least {2 ** (height - 1)} pixels")
         touching = F.max_pool2d(hole, 3, stride=1, padding=1)
-        coverage = F.interpolate(hint_mask, size, mode="area")
+        hints = Hints(hint, hint_mask).resized(size)
         levels.append(
             (
                 F.interpolate(gray, size, mode="area"),
                 F.interpolate(image, size, mode="area"),
                 F.adaptive_max_pool2d(touching, size),
-                F.interpolate(hint * hint_mask, size, mode="area") / coverage.clamp_min(1e-12),
-                (coverage > 0).to(hint_mask.dtype),
+                hints.colors,
+                hints.mask,
             )
         )
     return levels[::-1]
