@@ -104,16 +104,16 @@ def inpaint_file(
     image, mask = inputs["image"], inputs["mask"]
     height, width = image.shape[-2:]
     if not bool(mask.any()):
-        result, done = image, "no hole in its mask: written unchanged"
+        result, done = image, f"written unchanged {image_path.name} ({width}×{height}): no hole in its mask"
     else:
         result = inpaint_in_crops(
             model.inpaint, image, mask, Hints.from_batch(inputs), cfg.max_side, cfg.context
         )
         if not bool(result.isfinite().all()):  # never written as a silent 0 in the PNG
             raise FloatingPointError("the inpainting produced non-finite values (NaN or inf)")
-        done = f"inpainted, {100 * mask.mean().item():.1f} % missing"
+        done = f"inpainted {image_path.name} ({width}×{height}, {100 * mask.mean().item():.1f} % missing)"
     save_png(result[0], Path(cfg.output_dir) / f"{image_path.stem}.png")
-    return f"{image_path.name} ({width}×{height}): {done}"
+    return done
 
 
 def failure(image_path: Path, err: BaseException, cfg: DictConfig) -> str:

@@ -108,6 +108,7 @@ def test_predict_a_1024_by_1536_photo(checkpoint, tmp_path):
         f"ckpt_path={checkpoint}",
         f"input_dir={photos}",
         f"hydra.run.dir={tmp_path / 'run'}",
+        "max_side=null",  # the whole photo at once: DeepGIN's own polyphase inference (§6.1), not crops
         "model_overrides={inference_batch_size:24}",  # all 4×6 sub-images in one pass
         env=SINGLE_THREAD,
     )

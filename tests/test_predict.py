@@ -262,8 +262,8 @@ def test_battery_every_input_is_inpainted_exactly_or_listed_with_its_reason(chec
     for name, reason in bad.items():
         assert reason in failures[name], (name, failures[name])
     log = result.stdout + result.stderr
-    assert "hole70.png (64×64): inpainted, 70.0 % missing" in log  # read as meant: white = hole
-    assert "no_hole.png (16×16): no hole in its mask: written unchanged" in log
+    assert "inpainted hole70.png (64×64, 70.0 % missing)" in log  # read as meant: white = hole
+    assert "written unchanged no_hole.png (16×16): no hole in its mask" in log
     assert f"{len(good) + len(unchanged)} written, {len(bad)} failed" in log
 
 
