@@ -121,6 +121,8 @@ def failure(image_path: Path, err: BaseException, cfg: DictConfig) -> str:
     if isinstance(err, ImageReadError):
         text = f"{err.reason} ({err.path}). {err.fix}"
     elif isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the next file starts from a free device
         text = (
             f"out of memory ({type(err).__name__}). Lower max_side (now {cfg.max_side}), free the device "
             "or run with device=cpu."

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from checkpoints import SINGLE_THREAD, tiny_gatedconv_checkpoint
+from omegaconf import OmegaConf
 from PIL import Image
 from suite_cli import TINY, run
 
 from datamodules.image_io import read_image, tensor_to_uint8
+from suite.predict import find_inputs, predict_folder
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +297,30 @@ def test_predictions_and_checkpoints_get_the_umask_s_permissions(checkpoint, tmp
         assert stat.S_IMODE(written.stat().st_mode) == expected, written
         if umask == 0o022:
             assert written.stat().st_mode & stat.S_IRGRP  # the lab's group can read it
+
+
+class RunsOutOfMemoryOnBigPhotos:
+    """A stand-in model: fills holes with gray, but runs out of memory on images wider than 20 px."""
+
+    def inpaint(self, image, mask, hints=None):
+        if image.shape[-1] > 20:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 562.00 GiB")
+        return image * (1 - mask) + 0.5 * mask
+
+
+def test_out_of_memory_on_one_file_is_listed_and_the_run_goes_on(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, width in (("big", 32), ("small", 16)):
+        save(random_pixels((16, width, 3), seed=width), photos / f"{name}.png")
+        save_mask(photos / f"{name}_mask.png", width, 16, seed=width)
+    cfg = OmegaConf.create(
+        {"output_dir": str(tmp_path / "out"), "max_side": 512, "context": 0.5}
+        | {"mask_polarity": "white_is_hole", "resize_masks": False}
+    )
+    pairs = find_inputs(photos, {"mask": (None, "_mask"), "hint": (None, "_hint")})
+    failures = predict_folder(RunsOutOfMemoryOnBigPhotos(), pairs, cfg, torch.device("cpu"))
+    assert list(map(Path, failures)) == [photos / "big.png"]
+    assert "out of memory (OutOfMemoryError). Lower max_side (now 512)" in failures[str(photos / "big.png")]
+    assert read_failures(tmp_path / "out") == {"big.png": failures[str(photos / "big.png")]}
+    assert (tmp_path / "out" / "small.png").is_file()
