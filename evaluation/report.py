@@ -467,6 +467,7 @@ def main(argv: Sequence[str] | None = None) -> Table | str:
         table = pivot_table(runs, layout["rows"], layout["cols"], metrics)
         table.title = layout.get("title")
         table.row_header = layout.get("row_header", table.row_header)
+        table.remarks += list(layout.get("remarks", []))
     else:
         table = runs_table(runs, metrics)
     markdown = to_markdown(table)

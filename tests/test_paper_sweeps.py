@@ -6,10 +6,12 @@ networks, schedules and colorizations shrunk, so that only the plumbing is under
 """
 
 import csv
+import re
 
 import pytest
 from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
+from omegaconf import OmegaConf
 from suite_cli import run
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
@@ -118,7 +120,7 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
     run(*common, "colorizer=zhang,domain_transform,levin", f"hydra.sweep.dir={tmp_path / 'baselines'}")
     run(
         *common,
-        "colorizer=ours_base,ours_full",
+        "colorizer=ours_base,ours_full,ours_selected",
         "colorizer.num_blocks=1",
         "colorizer.channels=8",
         f"hydra.sweep.dir={tmp_path / 'ours'}",
@@ -127,7 +129,7 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
     with open(tmp_path / "report.csv") as f:
         rows = list(csv.reader(f))
     assert "EII Table 3" in result.stdout
-    methods = ("zhang", "domain_transform", "levin", "ours_base", "ours_full")
+    methods = ("zhang", "domain_transform", "levin", "ours_base", "ours_full", "ours_selected")
     assert rows[0] == ["mask type"] + [f"{c}/{m}" for c in methods for m in ("psnr", "ssim", "lpips")]
     assert [row[0] for row in rows[1:]] == ["rectangles", "free_form"]
     for row in rows[1:]:
@@ -135,3 +137,17 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         assert cells["zhang/psnr"] == "n/a"  # no weights file here: marked, not dropped
         assert all(cells[f"{c}/psnr"] not in ("missing", "n/a") for c in methods[1:]), row
     assert "siggraph17-df00044c.pth" in result.stdout
+
+    # Ours (full) is the paper's method: every image at the paper's height for Places2, 3 (appendix A),
+    # whatever its size; the per-image selection is its own column (ours_selected), never ours_full.
+    heights = {}
+    for job in (tmp_path / "ours").iterdir():
+        if (job / ".hydra" / "overrides.yaml").is_file():
+            colorizer = OmegaConf.load(job / ".hydra" / "overrides.yaml")
+            name = next(o.split("=")[1] for o in colorizer if o.startswith("colorizer="))
+            log = (job / "evaluate.log").read_text()
+            heights.setdefault(name, set()).update(
+                re.findall(r"colorizing \d+ images at pyramid height (\d)", log)
+            )
+    assert heights["ours_full"] == {"3"} and heights["ours_base"] == {"1"}
+    assert "this suite's addition" in result.stdout and "block-wise paper" in result.stdout

@@ -315,3 +315,26 @@ def test_height_selection_runs_end_to_end(caplog):
     assert output.isfinite().all() and output.shape == images.shape
     chosen = caplog.text.split("per image of the batch: ")[1].splitlines()[0]
     assert chosen in ("[1, 1]", "[1, 2]", "[2, 1]", "[2, 2]")
+
+
+@pytest.mark.parametrize(
+    "name", ["paper", "official_code", "base", "fast", "ours_base", "ours_full", "ours_selected"]
+)
+def test_paper_presets_colorize_in_float32(name):
+    """Neither EII nor its code runs the per-image fits in bf16: float32 unless bf16 is asked for."""
+    group = "colorizer" if name.startswith("ours_") else "colorization"
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        colorizer = instantiate(compose("evaluate", overrides=[f"{group}={name}"])[group])
+    assert colorizer.precision == "32"
+    assert not colorizer._bf16(torch.device("cuda")) and not colorizer._bf16(torch.device("cpu"))
+    assert preset("paper", "precision=bf16")._bf16(torch.device("cpu"))  # the explicit speed option
+
+
+def test_ours_full_is_the_paper_height_at_any_size_and_selection_is_separate():
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        full, selected = (
+            instantiate(compose("evaluate", overrides=[f"colorizer={name}"]).colorizer)
+            for name in ("ours_full", "ours_selected")
+        )
+    assert [full.height_for(size, size) for size in (32, 128, 512)] == [3, 3, 3] and not full.select_height
+    assert selected.select_height

@@ -57,8 +57,6 @@ class Colorizer(ABC):
     torch.no_grad or torch.inference_mode (Lightning's test loop): a colorizer that optimizes enables
     autograd itself."""
 
-    name: str = "colorizer"
-
     @abstractmethod
     def colorize(self, gray: Tensor, image: Tensor, mask: Tensor, hints: Hints | None = None) -> Tensor: ...
 

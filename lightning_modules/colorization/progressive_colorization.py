@@ -94,8 +94,8 @@ class ProgressiveColorization(Colorizer):
     images start at 64), and a pyramid of fewer levels trains with lower_pyramids[height] =
     {iterations, lrs}: the public code's set_pyramid_lr also has one schedule per height.
     num_blocks, channels: the ResNet generator of every level; loss: "l1" (paper)
-    or "mse" (public code); precision: "auto" (bf16 autocast on a CUDA device that supports it, else
-    float32), "bf16" or "32"; seed: every image's networks start from the same weights, drawn from the
+    or "mse" (public code); precision: "32" (float32, as the paper and the public code), "bf16" (autocast on
+    any device) or "auto" (bf16 on a CUDA device that supports it, else float32); seed: every image's networks start from the same weights, drawn from the
     seed whatever the batch.
     select_height: choose every image's height by its content too (appendix A: "based on the image size and
     image content"; the authors re-tuned it by eye when a result was not compelling). Every height from 1 to
@@ -114,7 +114,7 @@ class ProgressiveColorization(Colorizer):
         num_blocks: int = 9,
         channels: int = 32,
         loss: str = "l1",
-        precision: str | int = "auto",
+        precision: str | int = "32",
         seed: int = 0,
         hint_weight: float = 100.0,
         min_level_size: int | None = None,
@@ -141,7 +141,6 @@ class ProgressiveColorization(Colorizer):
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.pyramid_height, self.num_blocks, self.channels = pyramid_height, num_blocks, channels
         self.loss, self.precision, self.seed, self.hint_weight = LOSSES[loss], precision, seed, hint_weight
-        self.name = "ours_full" if pyramid_height > 1 else "ours_base"  # Table 3's columns
 
     def height_for(self, height: int, width: int) -> int:
         """The pyramid height used for an image of this size."""
@@ -184,6 +183,7 @@ class ProgressiveColorization(Colorizer):
     def _fit(self, gray: Tensor, image: Tensor, mask: Tensor, hint: Tensor, hint_mask: Tensor) -> Tensor:
         largest = self.height_for(*gray.shape[-2:])
         if not self.select_height or largest == 1:
+            log.info("colorizing %d images at pyramid height %d", len(gray), largest)
             return self._fit_pyramid(gray, image, mask, hint, hint_mask, largest)
         candidates = torch.stack(
             [
