@@ -11,8 +11,10 @@ import re
 import pytest
 from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from suite_cli import run
+from suite_cli import REPO, run
+from test_configs import sweep_jobs
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
 TINY_TRAINING = (
@@ -151,3 +153,24 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
             )
     assert heights["ours_full"] == {"3"} and heights["ours_base"] == {"1"}
     assert "this suite's addition" in result.stdout and "block-wise paper" in result.stdout
+
+
+# Each backbone's published training masks, as the mask set (conf/mask/) that trains on them: EII names
+# only its test masks.
+PUBLISHED_TRAINING_MASKS = {"gatedconv": "deepfill_v2"}
+
+
+@pytest.mark.parametrize("table", ["ext_int_table1", "ext_int_table2"])
+def test_each_backbone_trains_on_its_own_masks_and_is_tested_on_eii_s(table):
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        jobs = [compose("train", overrides=[f"experiment={table}", *job]) for job in sweep_jobs(table)]
+        expected = {
+            backbone: compose("train", overrides=[f"mask={masks}"]).mask.train
+            for backbone, masks in PUBLISHED_TRAINING_MASKS.items()
+        }
+        free_form = compose("train", overrides=["mask=free_form"]).mask.train
+    assert {job.model._target_.split(".")[1] for job in jobs} == set(PUBLISHED_TRAINING_MASKS)
+    for job in jobs:
+        backbone = job.model._target_.split(".")[1]
+        assert job.mask.train == expected[backbone]
+        assert job.mask.eval == free_form  # EII §4.1: the DeepFill v2 strokes
