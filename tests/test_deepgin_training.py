@@ -208,3 +208,21 @@ def test_monochromic_bottleneck_trains_and_tests(tmp_path):
     assert weights["discriminator.scales.0.layers.0.parametrizations.weight.original"].shape[1] == 2
     results = json.loads((tmp_path / "metrics.json").read_text())
     assert all(results["overall"][m] is not None for m in ("psnr", "ssim", "l1"))
+
+
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
+@pytest.mark.parametrize("fresh", [False, True])
+def test_fresh_optimizers_restart_adam_at_the_main_stage(fresh):
+    """model.fresh_optimizers: the authors' main stage started as a new run, with Adam's moments reset."""
+    model = deepgin(
+        "model.perceptual.weights=random",
+        "model.warmup_epochs=1",
+        "model.constant_epochs=1",
+        "model.decay_epochs=1",
+        f"model.fresh_optimizers={fresh}",
+    )
+    trainer(2).fit(model, repeated_batch_loader(tiny_batch(), 2))  # 2 warm-up batches, then 2 GAN batches
+    opt_g, opt_d = (optimizer.optimizer for optimizer in model.optimizers())
+    g_steps = {int(state["step"]) for state in opt_g.state.values()}
+    assert g_steps == ({2} if fresh else {4})
+    assert {int(state["step"]) for state in opt_d.state.values()} == {2}  # D trains in the main stage only

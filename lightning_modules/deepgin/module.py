@@ -40,6 +40,7 @@ class DeepGINInpainting(GANInpaintingModule):
         warmup_epochs: int = 10,
         constant_epochs: int = 10,
         decay_epochs: int = 90,
+        fresh_optimizers: bool = False,
         hole_weight: float = 5.0,
         adversarial_weight: float = 1e-3,
         perceptual_weight: float = 0.05,
@@ -100,6 +101,18 @@ class DeepGINInpainting(GANInpaintingModule):
                 self.schedule.constant_epochs,
                 self.schedule.decay_epochs,
             )
+
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
+        super().on_train_batch_start(batch, batch_idx)
+        # The authors ran the main stage as a new run from the warm-up checkpoint, so Adam started afresh.
+        # A checkpoint written later in that first epoch already holds the fresh state: batch 0 only.
+        if (
+            self.hparams.fresh_optimizers
+            and self.current_epoch == self.schedule.warmup_epochs
+            and batch_idx == 0
+        ):
+            for optimizer in self.optimizers():
+                optimizer.optimizer.state.clear()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         hp = self.hparams
