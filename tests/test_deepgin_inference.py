@@ -14,6 +14,7 @@ from hydra.utils import instantiate
 from PIL import Image
 from suite_cli import run
 
+from datamodules.transforms import polyphase_merge, polyphase_split
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.deepgin.generator import init_weights
 from lightning_modules.deepgin.module import DeepGINInpainting
@@ -130,3 +131,23 @@ def test_inference_options_change_at_load_time(checkpoint):
         plain.generator.state_dict()["coarse.layers.0.weight"],
     )
     assert not torch.allclose(ensemble.predict_output(image, mask), plain.predict_output(image, mask))
+
+
+def test_authors_test_time_steps_are_options_and_keep_known_pixels_exact():
+    """resize_to_sub_images and smooth_output (the authors' test_ensemble.py): off, the output is §6.1's
+    polyphase inference unchanged; on, it changes, and the composite keeps every known pixel exact."""
+    image, mask = inputs(70, 100)  # not whole 32² sub-images: 2 × 3 polyphase phases of 35 × 33/34
+    plain = deepgin("model.sub_image_size=32")
+    off = deepgin("model.sub_image_size=32", "model.resize_to_sub_images=false", "model.smooth_output=false")
+    factors = plain.polyphase_factors(70, 100)
+    split, masks = polyphase_split(image, factors), polyphase_split(mask, factors)
+    by_hand = polyphase_merge(
+        super(DeepGINInpainting, plain).predict_output(split, masks), factors, (70, 100)
+    )
+    assert torch.equal(off.predict_output(image, mask), by_hand)
+    known = mask.expand_as(image) == 0
+    for option in ("resize_to_sub_images", "smooth_output"):
+        model = deepgin("model.sub_image_size=32", f"model.{option}=true")
+        output = model.predict_output(image, mask)
+        assert output.shape == image.shape and not torch.allclose(output, by_hand)
+        assert torch.equal(model.inpaint(image, mask)[known], image[known])

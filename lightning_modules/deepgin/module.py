@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from omegaconf import DictConfig
 
 from datamodules.transforms import polyphase_merge, polyphase_split
@@ -49,6 +50,8 @@ class DeepGINInpainting(GANInpaintingModule):
         tv_distance: str = "l1",
         sub_image_size: int | None = 256,
         self_ensemble: bool = False,
+        resize_to_sub_images: bool = False,
+        smooth_output: bool = False,
         inference_batch_size: int = 8,
         **gan: Any,
     ):
@@ -163,7 +166,31 @@ class DeepGINInpainting(GANInpaintingModule):
     def predict_output(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """§6.1: a large image is split into polyphase sub-images of about the training size (every f-th
         pixel: the scale the network saw after the 512² resize and 2× subsampling of §5.1), each is
-        inpainted, and the results are interleaved back; the composite then restores the known pixels."""
+        inpainted, and the results are interleaved back; the composite then restores the known pixels.
+
+        Two steps of the authors' test_ensemble.py that the paper does not mention, both off by default:
+        resize_to_sub_images resizes the image (bicubic) to whole sub-images of sub_image_size first and
+        the output back after; smooth_output passes the output through a 0.5× bicubic down-and-up resize
+        before the composite."""
+        hp = self.hparams
+        height, width = image.shape[-2:]
+        if hp.resize_to_sub_images and hp.sub_image_size is not None:
+            size = tuple(
+                max(1, round(side / hp.sub_image_size)) * hp.sub_image_size for side in (height, width)
+            )
+            resized = F.interpolate(image, size, mode="bicubic", align_corners=False).clamp(0, 1)
+            holes = (F.interpolate(mask, size, mode="bilinear", align_corners=False) > 0).to(mask.dtype)
+            output = self._polyphase(resized, holes)
+            output = F.interpolate(output, (height, width), mode="bicubic", align_corners=False).clamp(0, 1)
+        else:
+            output = self._polyphase(image, mask)
+        if hp.smooth_output:
+            half = (max(1, height // 2), max(1, width // 2))
+            output = F.interpolate(output, half, mode="bicubic", align_corners=False)
+            output = F.interpolate(output, (height, width), mode="bicubic", align_corners=False).clamp(0, 1)
+        return output
+
+    def _polyphase(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2:]
         factors = self.polyphase_factors(height, width)
         images, masks = polyphase_split(image, factors), polyphase_split(mask, factors)
