@@ -3,6 +3,7 @@
     python report.py <multirun dir> [<dir> ...] [--out DIR] [--metrics psnr ssim] [--split test]
     python report.py <multirun dir> --rows model --cols data      # method × dataset grid
     python report.py <reference run> <run or multirun> ... --paired   # image by image against the first
+    python report.py sweeps/experiment/<table>.yaml    # the paper's published table alone
 
 A directory is a single run (it holds metrics.json or .hydra/) or a Hydra multirun whose numbered job
 folders are runs. Only each run's metrics.json, .hydra/*.yaml and examples/*.png are read. Building a
@@ -18,7 +19,7 @@ import json
 import textwrap
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,10 @@ class Column:
 
 @dataclass(frozen=True)
 class Cell:
-    value: float | None = None
+    value: float | None = None  # None with no note and not missing: not run (a row only the paper has)
     missing: bool = False  # no results at all (failed job), as opposed to an unavailable metric
     note: str | None = None  # footnote: why it is n/a / missing, or what a value averages
+    published: float | None = None  # the paper's value of this cell (the sweep's report.published)
 
 
 @dataclass
@@ -269,11 +271,53 @@ def pivot_table(runs: Sequence[Run], rows_key: str, cols_key: str, metrics: Sequ
     return table
 
 
+def with_published(table: Table, published: dict, metrics: Sequence[str]) -> Table:
+    """The paper's values beside a reproduction (a sweep's `report.published`: `caption`, and `values`:
+    row label -> column group -> metric -> value, labels as the report's own). Each cell then reads "this
+    run / paper (difference)"; the paper's rows and column groups that no run added are shown too, so a
+    sweep not run yet, or methods the suite lacks, still show their published values."""
+    values = published.get("values", {})
+    groups = list(dict.fromkeys(column.group for column in table.columns))
+    for row in values.values():
+        for group in row:
+            if group not in groups:
+                groups.append(group)
+                table.columns += [Column(metric, group=group) for metric in metrics]
+    width = len(table.columns)
+    rows = [(label, cells + [Cell()] * (width - len(cells))) for label, cells in table.rows]
+    rows += [(label, [Cell()] * width) for label in values if label not in {label for label, _ in rows}]
+
+    def paper(label: str, column: Column) -> float | None:
+        value = values.get(label, {}).get(column.group, {}).get(column.metric)
+        return None if value is None else float(value)
+
+    table.rows = [
+        (label, [replace(cell, published=paper(label, column)) for column, cell in zip(table.columns, cells)])
+        for label, cells in rows
+    ]
+    caption = published.get("caption")
+    table.remarks.append(
+        "Cells with a published value: this run / paper (this run − paper); — not run."
+        + (f" Paper: {caption}" if caption else "")
+    )
+    return table
+
+
 # ----------------------------------------------------------------------------------------- renderers
 
 
 def _cell_text(table_notes: list[str], column: Column, cell: Cell) -> tuple[str, int | None]:
-    text = "missing" if cell.missing else format_value(column.metric, cell.value)
+    if cell.missing:
+        text = "missing"
+    elif cell.value is None and cell.note is None:
+        text = "—"
+    else:
+        text = format_value(column.metric, cell.value)
+    if cell.published is not None:
+        text += f" / {format_value(column.metric, cell.published)}"
+        if cell.value is not None:
+            difference = cell.value - cell.published
+            text += f" ({'+' if difference >= 0 else '−'}{format_value(column.metric, abs(difference))})"
     return text, (table_notes.index(cell.note) + 1 if cell.note else None)
 
 
@@ -298,15 +342,24 @@ def to_markdown(table: Table) -> str:
     return "\n".join(lines + ([""] + footer if footer else [])) + "\n"
 
 
+def _not_run(cell: Cell) -> bool:
+    return cell.value is None and cell.note is None and not cell.missing
+
+
 def to_csv(table: Table) -> str:
-    """Full-precision values; "n/a" (unavailable) and "missing" (no results) as text."""
+    """This run's values at full precision; "n/a" (unavailable) and "missing" (no results) as text. Rows
+    and columns that only the paper has (with_published) are left out: the Markdown and LaTeX show them."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = [f"{c.group}/{c.metric}" if c.group else c.metric for c in table.columns]
+    rows = [(label, cells) for label, cells in table.rows if not all(map(_not_run, cells))]
+    keep = [i for i in range(len(table.columns)) if not all(_not_run(cells[i]) for _, cells in rows)]
+    header = [f"{c.group}/{c.metric}" if c.group else c.metric for c in (table.columns[i] for i in keep)]
     writer.writerow([table.row_header, *header])
-    for label, cells in table.rows:
-        values = ["missing" if c.missing else "n/a" if c.value is None else c.value for c in cells]
-        writer.writerow([label, *values])
+    for label, cells in rows:
+        values = [cells[i] for i in keep]
+        writer.writerow(
+            [label, *("missing" if c.missing else "n/a" if c.value is None else c.value for c in values)]
+        )
     return out.getvalue()
 
 
@@ -452,8 +505,26 @@ def paired_report(runs: Sequence[Run], metrics: Sequence[str], out: Path) -> str
     return markdown
 
 
+def published_report(sweep_file: Path, out: Path) -> Table:
+    """A sweep's paper table with the published values alone, before anything is run."""
+    layout = OmegaConf.to_container(OmegaConf.load(sweep_file).get("report") or {})
+    if not layout.get("published"):
+        raise SystemExit(f"{sweep_file}: no report.published values to print")
+    metrics = layout.get("metrics") or list(ALL_METRICS)
+    table = Table(layout.get("row_header", layout.get("rows", "row")), [], [], title=layout.get("title"))
+    table.remarks += list(layout.get("remarks", []))
+    table = with_published(table, layout["published"], metrics)
+    markdown = to_markdown(table)
+    write_text(out / "report.md", markdown)
+    print(markdown)
+    print(f"Written to {out}: report.md")
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> Table | str:
     args = parse_args(argv)
+    if all(path.suffix == ".yaml" for path in args.dirs):  # a sweep config: its published table alone
+        return published_report(args.dirs[0], args.out or Path.cwd())
     out = args.out or args.dirs[0]
     runs = find_runs(args.dirs, args.split)
     if args.paired:
@@ -468,6 +539,8 @@ def main(argv: Sequence[str] | None = None) -> Table | str:
         table.title = layout.get("title")
         table.row_header = layout.get("row_header", table.row_header)
         table.remarks += list(layout.get("remarks", []))
+        if layout.get("published"):
+            table = with_published(table, layout["published"], metrics)
     else:
         table = runs_table(runs, metrics)
     markdown = to_markdown(table)

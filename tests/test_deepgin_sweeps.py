@@ -6,7 +6,8 @@ import csv
 from pathlib import Path
 
 import pytest
-from checkpoints import tiny_deepgin_checkpoint, tiny_gatedconv_checkpoint
+from checkpoints import shared_run_dir, tiny_deepgin_checkpoint, tiny_gatedconv_checkpoint
+from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
 from suite_cli import DEEPGIN_TINY, run
 
@@ -95,3 +96,33 @@ def test_table2_masks_and_test_sizes(tmp_path_factory, tmp_path):
             for s in ("original", "resize_256")
             for m in METRICS[:3]
         )
+
+
+def test_table1_prints_the_published_values_beside_the_measured_ones(tmp_path, tmp_path_factory):
+    """On CelebA-HQ (a fixture tree in its distributed layout), the full model's cell reads
+    "this run / paper (difference)" for every metric the run computed."""
+    data_dir = shared_run_dir(tmp_path_factory, "eii_datasets", eii_datasets)
+    sweep = tmp_path / "table1"
+    run(
+        "train.py",
+        "-m",
+        "experiment=deepgin_table1",
+        "model/variant=spd_resblk_mssa_bp",
+        *(o for o in DEEPGIN_TINY if not o.startswith(("experiment=", "data.source."))),
+        f"paths.data_dir={data_dir}",
+        "data.val_limit=2",
+        "data.test_limit=2",
+        "logger=none",
+        f"hydra.sweep.dir={sweep}",
+    )
+    markdown, rows = report_rows(sweep, out=tmp_path)
+    assert rows[0] == ["variation", *(f"celebahq/{m}" for m in METRICS)]
+    measured = dict(zip(rows[0][1:], rows[1][1:]))
+    # the paper's full model: PSNR 33.26, SSIM 0.939, L1 err. 3.666 %; rounded as the report rounds them
+    for metric, paper, decimals in (("psnr", 33.26, 2), ("ssim", 0.939, 4), ("l1", 0.03666, 4)):
+        value = float(measured[f"celebahq/{metric}"])
+        sign = "+" if value >= paper else "−"
+        cell = f"{value:.{decimals}f} / {paper:.{decimals}f} ({sign}{abs(value - paper):.{decimals}f})"
+        assert cell in markdown, (cell, markdown)
+    assert "n/a / 11.42" in markdown  # FID not computed here (no weights file), the paper's value beside it
+    assert "Table 1. Model analysis of our proposed model on CelebA-HQ dataset." in markdown

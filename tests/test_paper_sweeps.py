@@ -153,6 +153,13 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
             )
     assert heights["ours_full"] == {"3"} and heights["ours_base"] == {"1"}
     assert "this suite's addition" in result.stdout and "block-wise paper" in result.stdout
+    # the paper's value beside each measured one: this run / paper (difference)
+    measured = float(next(row for row in rows if row[0] == "rectangles")[rows[0].index("levin/psnr")])
+    difference = measured - 36.68
+    cell = f"{measured:.2f} / 36.68 ({'+' if difference >= 0 else '−'}{abs(difference):.2f})"
+    assert (
+        cell in result.stdout and "Table 3. Results (PSNR) of different guided colorization" in result.stdout
+    )
 
 
 # Each backbone's published training masks, as the mask set (conf/mask/) that trains on them: EII names

@@ -87,3 +87,15 @@ def test_every_sweep_renders_its_table_with_the_missing_job_marked(sweep_file, t
         assert len(list(csv.reader(f))) >= 2
     assert "\\begin{tabular}" in (out / "report.tex").read_text()
     assert (out / "comparison.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("sweep_file", SWEEPS, ids=[path.stem for path in SWEEPS])
+def test_the_paper_s_published_table_prints_before_anything_runs(sweep_file, tmp_path, capsys):
+    """Every paper-table sweep carries the paper's values with the table's caption; report.py on the sweep
+    file prints them alone."""
+    published = OmegaConf.load(sweep_file).report.published
+    assert published.caption.startswith("Table ") and published.values
+    table = main([str(sweep_file), "--out", str(tmp_path)])
+    papers = [cell.published for _, row in table.rows for cell in row if cell.published is not None]
+    assert papers and all(cell.value is None for _, row in table.rows for cell in row)
+    assert published.caption.split(".")[0] in capsys.readouterr().out
