@@ -57,6 +57,8 @@ class Colorizer(ABC):
     torch.no_grad or torch.inference_mode (Lightning's test loop): a colorizer that optimizes enables
     autograd itself."""
 
+    name: str  # the Table 3 column it is (conf/colorizer/)
+
     @abstractmethod
     def colorize(self, gray: Tensor, image: Tensor, mask: Tensor, hints: Hints | None = None) -> Tensor: ...
 

@@ -141,6 +141,8 @@ class ProgressiveColorization(Colorizer):
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.pyramid_height, self.num_blocks, self.channels = pyramid_height, num_blocks, channels
         self.loss, self.precision, self.seed, self.hint_weight = LOSSES[loss], precision, seed, hint_weight
+        # the Table 3 column it is (conf/colorizer/)
+        self.name = "ours_selected" if select_height else "ours_full" if pyramid_height > 1 else "ours_base"
 
     def height_for(self, height: int, width: int) -> int:
         """The pyramid height used for an image of this size."""

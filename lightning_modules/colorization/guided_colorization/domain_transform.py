@@ -37,6 +37,8 @@ class DomainTransformColorization(ChromaPropagation):
     num_iterations: filtering passes with shrinking kernels (OpenCV's default, 3).
     """
 
+    name = "domain_transform"
+
     dtype = torch.float32  # cv2.ximgproc.dtFilter filters float32 images
 
     def __init__(

@@ -93,5 +93,7 @@ def levin_solve(luma: np.ndarray, chroma: np.ndarray, unknown: np.ndarray) -> np
 class LevinColorization(ChromaPropagation):
     """Colorization using optimization in YIQ; runs on the CPU (scipy, float64), any input device."""
 
+    name = "levin"
+
     def propagate(self, luma: np.ndarray, chroma: np.ndarray, known: np.ndarray) -> np.ndarray:
         return levin_solve(luma, chroma, ~known)

@@ -35,6 +35,8 @@ SIZE_MULTIPLE = 8  # three 2× subsamplings, undone by three 2× transposed conv
 
 
 class ZhangColorization(GuidedColorization):
+    name = "zhang"
+
     def __init__(self, weights: Literal["siggraph17", "random"] = "siggraph17"):
         if weights not in ("siggraph17", "random"):
             raise ValueError(f"weights must be 'siggraph17' or 'random', got {weights!r}")
