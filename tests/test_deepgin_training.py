@@ -226,3 +226,61 @@ def test_fresh_optimizers_restart_adam_at_the_main_stage(fresh):
     g_steps = {int(state["step"]) for state in opt_g.state.values()}
     assert g_steps == ({2} if fresh else {4})
     assert {int(state["step"]) for state in opt_d.state.values()} == {2}  # D trains in the main stage only
+
+
+# The authors' Vgg19 (rlct1/gin, models/networks.py): torchvision's VGG19 features cut into slices that end
+# at conv1_1, conv2_1, conv3_1, conv4_1 and conv5_1, each slice's output kept; the next slice starts with
+# an in-place ReLU, which overwrites the kept output of the first four.
+AUTHORS_SLICE_ENDS = (1, 6, 11, 20, 29)
+
+
+def authors_vgg19(features: torch.nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    kept, start = [], 0
+    for end in AUTHORS_SLICE_ENDS:
+        x = features[start:end](x)
+        kept.append(x)
+        start = end
+    return kept
+
+
+def paper_vgg19(features: torch.nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """conv1_1 … conv5_1 before their ReLUs (DeepGIN §4.2), copied before any ReLU runs."""
+    kept = []
+    for index, module in enumerate(features[:29]):
+        x = module(x)
+        if index in (0, 5, 10, 19, 28):
+            kept.append(x.clone())
+    return kept
+
+
+@pytest.mark.parametrize("preset", ["paper", "authors_code", "paper_taps_code_weights"])
+def test_loss_presets_match_a_direct_computation(preset):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["model=deepgin", f"model/deepgin_losses={preset}"]).model
+    arguments = {**cfg.perceptual, "weights": "random", "input_size": None}
+    loss = PerceptualStyleLoss(**arguments)
+    reference = torchvision.models.vgg19(weights=None).features  # in-place ReLUs, as torchvision builds it
+    reference.load_state_dict(loss.vgg.features.state_dict(), strict=False)
+    image, target = torch.rand(2, 3, 40, 40), torch.rand(2, 3, 40, 40)
+    normalize = lambda x: (x - loss.vgg.mean) / loss.vgg.std  # noqa: E731
+    taps = authors_vgg19 if preset == "authors_code" else paper_vgg19
+    with torch.no_grad():
+        ours, theirs = taps(reference, normalize(image)), taps(reference, normalize(target))
+    distance = {"l1": lambda a, b: (a - b).abs().mean(), "mse": lambda a, b: ((a - b) ** 2).mean()}
+    style_distance = distance[cfg.perceptual.style_distance]
+    perceptual = sum(w * (a - b).abs().mean() for w, a, b in zip(cfg.perceptual.layer_weights, ours, theirs))
+    style = sum(
+        w * style_distance(gram_matrix(a), gram_matrix(b))
+        for w, a, b in zip(cfg.perceptual.layer_weights, ours, theirs)
+    )
+    measured = loss([image], target)
+    torch.testing.assert_close(measured[0], perceptual)
+    torch.testing.assert_close(measured[1], style)
+    rows, cols = image[..., 1:, :] - image[..., :-1, :], image[..., :, 1:] - image[..., :, :-1]
+    tv = {
+        "l1": rows.abs().sum(1).mean() + cols.abs().sum(1).mean(),  # Eq. (6): L1 over each pixel's colours
+        "squared": 2 * (rows.pow(2).mean() + cols.pow(2).mean()),  # the authors' TVLoss
+    }[cfg.tv_distance]
+    torch.testing.assert_close(total_variation(image, cfg.tv_distance), tv)
+    if preset == "authors_code":  # their kept conv1_1 … conv4_1 were overwritten by the in-place ReLUs
+        assert all((feature >= 0).all() for feature in ours[:4]) and (ours[4] < 0).any()
