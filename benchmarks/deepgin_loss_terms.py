@@ -17,7 +17,6 @@ import argparse
 import statistics
 
 import pytorch_lightning as pl
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -55,7 +54,10 @@ def measure(preset: str, args: argparse.Namespace) -> dict[str, float]:
         *args.overrides,
     ]
     if args.data == "synthetic":
-        overrides += [f"data.source.size={args.size}", f"data.train_transform.transforms.0.size={2 * args.size}"]
+        overrides += [
+            f"data.source.size={args.size}",
+            f"data.train_transform.transforms.0.size={2 * args.size}",
+        ]
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     pl.seed_everything(0)
