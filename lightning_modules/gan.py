@@ -26,8 +26,6 @@ from torch import Tensor, nn
 
 from lightning_modules.base import TEST_METRICS, VAL_METRICS, InpaintingModule
 
-NETWORKS = ("g", "d")  # optimizer order: generator, discriminator
-
 
 class WeightedLoss:
     """The terms of one network's loss, each with its weight, in the order they were added."""
@@ -57,6 +55,9 @@ class GANInpaintingModule(InpaintingModule):
     `discriminator_channels` and implements `forward` and `training_step`."""
 
     generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
+    # The networks with an optimizer each, in optimizer order; a method with more (EdgeConnect's edge and
+    # inpainting models) names them here and maps each name to its module in `network`.
+    networks: tuple[str, ...] = ("g", "d")
 
     def __init__(
         self,
@@ -73,10 +74,10 @@ class GANInpaintingModule(InpaintingModule):
         super().__init__(bottleneck, colorization, val_metrics, test_metrics)
         self.save_hyperparameters()  # with the arguments of the method's own __init__
         for name, mapping in (("optimizer", optimizer), ("scheduler", scheduler or {})):
-            unknown = set(mapping) - set(NETWORKS)
-            if unknown or (name == "optimizer" and set(mapping) != set(NETWORKS)):
+            unknown = set(mapping) - set(self.networks)
+            if unknown or (name == "optimizer" and set(mapping) != set(self.networks)):
                 raise ValueError(
-                    f"model.{name} maps the networks {NETWORKS} to configs, got {sorted(mapping)}"
+                    f"model.{name} maps the networks {self.networks} to configs, got {sorted(mapping)}"
                 )
         space = self.bottleneck
         self.generator = instantiate(
@@ -98,8 +99,8 @@ class GANInpaintingModule(InpaintingModule):
     # --- optimization --------------------------------------------------------------------------------
     @contextmanager
     def optimizing(self, name: str) -> Iterator[WeightedLoss]:
-        """One optimizer step of network `name` ("g" or "d") on the loss terms added inside the block."""
-        optimizer = self.optimizers()[NETWORKS.index(name)]
+        """One optimizer step of network `name` (one of `networks`) on the loss terms added inside the block."""
+        optimizer = self.optimizers()[self.networks.index(name)]
         self.toggle_optimizer(optimizer)  # the other network's parameters get no gradients
         try:
             loss = WeightedLoss()
@@ -121,7 +122,7 @@ class GANInpaintingModule(InpaintingModule):
         hp = self.hparams
         optimizers = {
             name: instantiate(hp.optimizer[name], _convert_="all")(self.network(name).parameters())
-            for name in NETWORKS
+            for name in self.networks
         }
         schedulers = [
             instantiate(config, _convert_="all")(optimizers[name])
