@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from evaluation.metrics import InpaintingMetrics
 from lightning_modules.colorization.colorizer import Hints
+from lightning_modules.hole_crops import inpaint_in_crops
 from lightning_modules.monochromic_bottleneck import RecoloredBottleneck, make_bottleneck
 
 VAL_METRICS = ("psnr", "ssim", "l1")
@@ -96,6 +97,18 @@ class InpaintingModule(pl.LightningModule):
         hints: the user's color hints, used by the monochromic bottleneck's colorization."""
         output = self.bottleneck.restore(self.predict_output(image, mask), image, mask, hints)
         return composite(output, image, mask)
+
+    def inpaint_photo(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        hints: Hints | None = None,
+        max_side: int | None = 512,
+        context: float = 0.5,
+    ) -> torch.Tensor:
+        """The composite of a photo of any size (predict.py): each hole region in a crop of at most
+        `max_side` px (hole_crops.py). A method with its own path for large images overrides this."""
+        return inpaint_in_crops(self.inpaint, image, mask, hints, max_side, context)
 
     # --- validation and test -------------------------------------------------------------------------
     def _evaluation_step(

@@ -24,7 +24,6 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from datamodules.image_io import ImageReadError, is_image_file, read_hint, read_image, read_mask, save_png
 from lightning_modules.base import InpaintingModule, load_inpainting_module
 from lightning_modules.colorization.colorizer import Hints
-from lightning_modules.hole_crops import inpaint_in_crops
 from utils.atomic import write_text
 
 log = logging.getLogger(__name__)
@@ -106,9 +105,7 @@ def inpaint_file(
     if not bool(mask.any()):
         result, done = image, f"written unchanged {image_path.name} ({width}×{height}): no hole in its mask"
     else:
-        result = inpaint_in_crops(
-            model.inpaint, image, mask, Hints.from_batch(inputs), cfg.max_side, cfg.context
-        )
+        result = model.inpaint_photo(image, mask, Hints.from_batch(inputs), cfg.max_side, cfg.context)
         if not bool(result.isfinite().all()):  # never written as a silent 0 in the PNG
             raise FloatingPointError("the inpainting produced non-finite values (NaN or inf)")
         done = f"inpainted {image_path.name} ({width}×{height}, {100 * mask.mean().item():.1f} % missing)"

@@ -15,6 +15,7 @@ from PIL import Image
 from suite_cli import TINY, run
 
 from datamodules.image_io import read_image, tensor_to_uint8
+from lightning_modules.hole_crops import inpaint_in_crops
 from suite.predict import find_inputs, predict_folder
 
 
@@ -306,6 +307,9 @@ class RunsOutOfMemoryOnBigPhotos:
         if image.shape[-1] > 20:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 562.00 GiB")
         return image * (1 - mask) + 0.5 * mask
+
+    def inpaint_photo(self, image, mask, hints=None, max_side=512, context=0.5):
+        return inpaint_in_crops(self.inpaint, image, mask, hints, max_side, context)
 
 
 def test_out_of_memory_on_one_file_is_listed_and_the_run_goes_on(tmp_path):
