@@ -1,0 +1,97 @@
+"""Patch-swap (feature-translation paper §3.3.2): every 3×3 neural patch overlapping the hole is replaced
+by the boundary patch of highest normalized cross-correlation, and overlapping patches are averaged.
+
+The search is the paper's parallel form: the boundary patches, normalized, are the filters of one
+convolution, so each location gets its cross-correlation with every candidate at once (‖p‖ of the
+hole patch is the same for all candidates of a location, so it does not change the argmax and is left
+out). Pasting the winners back is the transposed convolution with one-hot weights,
+computed as `fold` (col2im), which is that operation without materializing the one-hot volume. Only hole
+positions change; known positions keep their features.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+PATCH = 3  # the paper's 3×3 neural patches
+
+
+def feature_hole(mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """The hole at feature resolution: a feature position is missing when any pixel it covers is."""
+    return (F.interpolate(mask.float(), size=size, mode="area") > 0).to(mask.dtype)
+
+
+def patch_swap(features: Tensor, hole: Tensor, max_scores: int = 2**26) -> Tensor:
+    """features B×C×H×W, hole B×1×H×W (1 = missing, at feature resolution) → the swapped B×C×H×W.
+
+    Candidates are the 3×3 patches lying wholly in the known region; a location's patch (zero-padded at
+    the map's border) overlaps the hole when any of its 3×3 positions is missing. max_scores bounds the
+    cross-correlation volume held at once (elements): larger maps are searched in bands of rows, so memory
+    stays bounded at any layer and size.
+    """
+    if features.dim() != 4 or hole.shape != (features.shape[0], 1, *features.shape[-2:]):
+        raise ValueError(
+            f"patch_swap takes features B×C×H×W and a hole B×1×H×W at the same H×W, "
+            f"got {tuple(features.shape)} and {tuple(hole.shape)}"
+        )
+    return torch.stack([_swap_one(f, h > 0.5, max_scores) for f, h in zip(features, hole)])
+
+
+def _swap_one(features: Tensor, hole: Tensor, max_scores: int) -> Tensor:
+    channels, height, width = features.shape
+    if not bool(hole.any()):
+        return features
+    # Candidates: valid (unpadded) 3×3 windows, in F.unfold's row-major order, with no missing position.
+    holed = F.max_pool2d(hole[None].float(), PATCH, stride=1)[0, 0] > 0
+    patches = F.unfold(features[None], PATCH)[0].T  # (H-2)(W-2) × (C·9)
+    if bool(holed.all()):
+        raise ValueError(
+            f"patch-swap needs known 3×3 patches, but the hole leaves none in this {height}×{width} "
+            "feature map: use a smaller hole or a finer feature layer"
+        )
+    inverse_norm = torch.where(holed, 0.0, 1 / patches.norm(dim=1).view_as(holed).clamp_min(1e-12))
+    # Locations whose zero-padded patch touches the hole: the ones that get swapped.
+    swapped = F.max_pool2d(hole[None].float(), PATCH, stride=1, padding=1)[0, 0] > 0
+    index = torch.zeros(height, width, dtype=torch.long, device=features.device)
+    rows = swapped.any(dim=1).nonzero().flatten().tolist()
+    cols = swapped.any(dim=0).nonzero().flatten().tolist()
+    left, right = cols[0], cols[-1] + 1
+    band = max(1, max_scores // ((right - left + 2) * height * width) - 2)
+    padded = F.pad(features, (1, 1, 1, 1))
+    for top in range(rows[0], rows[-1] + 1, band):
+        bottom = min(top + band, rows[-1] + 1)
+        queries = padded[:, top : bottom + 2, left : right + 2]
+        scores = _cross_correlations(queries, features) * inverse_norm
+        scores = scores.masked_fill(holed, -torch.inf).flatten(2)
+        index[top:bottom, left:right] = scores.argmax(dim=2)
+    # Paste: each swapped location contributes its winner's 3×3 patch; overlaps are averaged.
+    where = swapped.flatten()
+    columns = torch.zeros(
+        height * width, channels * PATCH * PATCH, dtype=features.dtype, device=features.device
+    )
+    columns[where] = patches[index.flatten()[where]]
+    summed = F.fold(columns.T[None], (height, width), PATCH, padding=1)[0]
+    counts = F.fold(
+        where.to(features.dtype).expand(PATCH * PATCH, -1)[None], (height, width), PATCH, padding=1
+    )[0]
+    return torch.where(hole.bool(), summed / counts.clamp_min(1), features)
+
+
+def _cross_correlations(queries: Tensor, features: Tensor) -> Tensor:
+    """⟨query patch, candidate patch⟩ for every location of a block of the map (queries: its padded
+    block, C × (b+2) × (w+2)) and every valid window of features (C×H×W): b × w × (H-2) × (W-2).
+
+    A 3×3 patch product is the sum of nine position products at matching offsets, so one product of the
+    position vectors (C deep, not 9C) serves all nine offsets, which are then summed as shifted views:
+    9× fewer multiplications than matching the unfolded patches, with the same result.
+    """
+    _, height, width = features.shape
+    rows, cols = queries.shape[1] - 2, queries.shape[2] - 2
+    products = (queries.flatten(1).T @ features.flatten(1)).view(rows + 2, cols + 2, height, width)
+    return sum(
+        products[a : a + rows, c : c + cols, a : a + height - 2, c : c + width - 2]
+        for a in range(PATCH)
+        for c in range(PATCH)
+    )
