@@ -1,0 +1,67 @@
+"""Block-wise procedural training's networks: growth keeps the output, and the hole-aware labels of the
+multi-scale patch adversarial loss are the discriminator outputs whose receptive fields reach the hole."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightning_modules.blockwise.discriminator import MultiScalePatchDiscriminator
+from lightning_modules.blockwise.generator import CONVOLUTIONS, BlockwiseGenerator
+from lightning_modules.blockwise.patch_labels import conv_geometry
+
+
+@pytest.mark.parametrize("convolution", CONVOLUTIONS)
+def test_adding_a_block_leaves_the_output_unchanged(convolution):
+    torch.manual_seed(0)
+    generator = BlockwiseGenerator(channels=(8, 16, 32), convolution=convolution).eval()
+    x = torch.randn(2, 4, 32, 32)
+    with torch.no_grad():
+        for block in generator.grown_blocks:  # trained-looking blocks: not the identity
+            for parameter in block.parameters():
+                parameter.add_(torch.randn_like(parameter))
+        for blocks in range(1, 4):
+            generator.grow(blocks - 1, 1.0)
+            before = generator(x)
+            generator.grow(blocks, 0.0)  # skip path 1, the new block's path 0
+            assert torch.allclose(generator(x), before, atol=1e-6)
+            generator.grow(blocks, 0.5)
+            assert (generator(x) - before).abs().max() > 1e-3  # and the block does act once faded in
+
+
+def test_growth_state_travels_in_the_state_dict():
+    generator = BlockwiseGenerator(channels=(8, 16, 32))
+    generator.grow(2, 0.25)
+    restored = BlockwiseGenerator(channels=(8, 16, 32))
+    restored.load_state_dict(generator.state_dict())
+    assert int(restored.active_blocks) == 2 and float(restored.fade) == 0.25
+
+
+def receptive_field(index: int, geometry) -> tuple[int, int]:
+    """First and last input position seen by output `index`, layer by layer back to the input."""
+    first, last = index, index
+    for kernel, stride, padding, dilation in reversed(geometry):
+        first, last = first * stride - padding, last * stride - padding + dilation * (kernel - 1)
+    return first, last
+
+
+@pytest.mark.parametrize("size", [(64, 64), (48, 80)])
+def test_fake_labels_equal_a_direct_receptive_field_computation(size):
+    discriminator = MultiScalePatchDiscriminator(in_channels=7, channels=4)
+    mask = torch.zeros(1, 1, *size)
+    mask[..., 20:23, 50 % size[1] : 50 % size[1] + 4] = 1  # a small hole: most patches stay real
+    labels = discriminator.fake_labels(mask)
+    outputs = discriminator(torch.randn(1, 7, *size))
+    pooling = conv_geometry(discriminator.downsample)
+    for scale, (label, output) in enumerate(zip(labels, outputs)):
+        assert label.shape == output.shape  # one label per discriminator output, at every scale
+        geometry = pooling * scale + conv_geometry(discriminator.scales[scale])
+        expected = torch.zeros_like(label)
+        for i in range(label.shape[-2]):
+            top, bottom = receptive_field(i, geometry)
+            for j in range(label.shape[-1]):
+                left, right = receptive_field(j, geometry)
+                window = mask[..., max(top, 0) : bottom + 1, max(left, 0) : right + 1]
+                expected[..., i, j] = float(window.numel() > 0 and bool(window.any()))
+        assert torch.equal(label, expected), scale
+    assert 0 < float(labels[0].mean()) < 1  # at full scale some patches are fake, some real
