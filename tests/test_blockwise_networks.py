@@ -9,6 +9,7 @@ import torch
 from lightning_modules.blockwise.discriminator import MultiScalePatchDiscriminator
 from lightning_modules.blockwise.generator import CONVOLUTIONS, BlockwiseGenerator
 from lightning_modules.blockwise.patch_labels import conv_geometry
+from lightning_modules.blockwise.schedule import ProceduralSchedule
 
 
 @pytest.mark.parametrize("convolution", CONVOLUTIONS)
@@ -65,3 +66,22 @@ def test_fake_labels_equal_a_direct_receptive_field_computation(size):
                 expected[..., i, j] = float(window.numel() > 0 and bool(window.any()))
         assert torch.equal(label, expected), scale
     assert 0 < float(labels[0].mean()) < 1  # at full scale some patches are fake, some real
+
+
+def test_algorithm_1_schedule():
+    schedule = ProceduralSchedule(head_iterations=100, block_iterations=10, fade_iterations=5)
+    head = schedule.phase(0)
+    assert (head.blocks, head.fade, head.lr, head.adversarial_weight) == (0, 1.0, 2e-4, 1.0)
+    assert schedule.phase(50).lr < 2e-4 and schedule.phase(99).blocks == 0
+    first = schedule.phase(100)  # r1 just added: its path weight 0, lr and λ_adv × 0.1
+    assert (first.blocks, first.fade) == (1, 0.0)
+    assert first.lr == pytest.approx(2e-5) and first.adversarial_weight == pytest.approx(0.1)
+    assert schedule.phase(102).fade == pytest.approx(0.4) and schedule.phase(107).fade == 1.0
+    third = schedule.phase(125)
+    assert (
+        third.blocks == 3
+        and third.lr == pytest.approx(2e-7)
+        and third.adversarial_weight == pytest.approx(1e-3)
+    )
+    assert schedule.phase(10_000).blocks == 3 and schedule.phase(10_000).fade == 1.0
+    assert ProceduralSchedule(annealing=False).phase(151_000).adversarial_weight == 1.0
