@@ -10,6 +10,7 @@ folder and the URL to fetch it from on a machine with internet.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -119,6 +120,45 @@ def lpips_metric(
         raise ValueError(f"LPIPS net must be one of {', '.join(LPIPS_BACKBONES)}, got {net!r}")
     require_weights(LPIPS_BACKBONES[net])
     return LearnedPerceptualImagePatchSimilarity(net_type=net, reduction=reduction, normalize=True)
+
+
+def lpips_network(
+    net: Literal["alex", "vgg"] = "alex", backbone_weights: Literal["imagenet", "random"] = "imagenet"
+) -> torch.nn.Module:
+    """The `lpips` package's LPIPS (Zhang et al. 2018) as a differentiable loss on inputs in [-1, 1]: its
+    learned linear layers (they ship inside the package) on a frozen torchvision backbone, whose ImageNet
+    weights come from the cache here instead of the package's own download; `backbone_weights="random"`
+    is for tests only."""
+    import lpips  # a training-loss dependency: metrics use torchmetrics' LPIPS
+
+    if net not in LPIPS_BACKBONES:
+        raise ValueError(f"LPIPS net must be one of {', '.join(LPIPS_BACKBONES)}, got {net!r}")
+    if backbone_weights not in ("imagenet", "random"):
+        raise ValueError(f"backbone_weights must be 'imagenet' or 'random', got {backbone_weights!r}")
+    state_dict = None
+    if backbone_weights == "imagenet":
+        state_dict = torch.load(require_weights(LPIPS_BACKBONES[net]), map_location="cpu", weights_only=True)
+    else:
+        log.warning("LPIPS with a RANDOM-weight %s backbone (asked for by name): not the paper's loss", net)
+    with warnings.catch_warnings():  # the package builds its backbone with torchvision's old argument
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
+        model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
+    if state_dict is not None:
+        # The package's slices hold torchvision's `features` modules under their original indices.
+        features = {key.removeprefix("features."): value for key, value in state_dict.items()}
+        backbone = {
+            f"{slice_name}.{key}": features[key]
+            for slice_name, module in model.net.named_children()
+            for key in (
+                f"{name}.{kind}" for name, _ in module.named_children() for kind in ("weight", "bias")
+            )
+            if key in features
+        }
+        missing = [key for key in model.net.state_dict() if key not in backbone]
+        if missing:
+            raise ValueError(f"the cached {net} weights lack LPIPS backbone entries: {missing[:3]}")
+        model.net.load_state_dict(backbone)
+    return model.eval().requires_grad_(False)
 
 
 def fid_metric(feature: Literal[64, 192, 768, 2048] = 2048) -> FrechetInceptionDistance:
