@@ -81,6 +81,24 @@ def celebahq_tree(root: Path, n: int = 20) -> dict[str, list[Path]]:
     return splits
 
 
+def celeba_tree(root: Path, n: int = 10, in_eval_folder: bool = False) -> dict[str, list[Path]]:
+    """img_align_celeba/000001.jpg ... and list_eval_partition.txt (in Eval/ as the Drive copy has it, or
+    at the root); image i's partition is 0, 0, 0, 1, 2, ... (i % 5 → train, train, train, val, test)."""
+    splits: dict[str, list[Path]] = {"train": [], "val": [], "test": []}
+    rows = []
+    for i in range(1, n + 1):
+        image = write_image(root / "img_align_celeba" / f"{i:06d}.jpg", size=(178, 218), seed=i)
+        code = (0, 0, 0, 1, 2)[(i - 1) % 5]
+        rows.append(f"{i:06d}.jpg {code}\n")
+        splits[("train", "val", "test")[code]].append(image)
+    partition = (
+        root / "Eval" / "list_eval_partition.txt" if in_eval_folder else root / "list_eval_partition.txt"
+    )
+    partition.parent.mkdir(parents=True, exist_ok=True)
+    partition.write_text("".join(rows))
+    return splits
+
+
 def dtd_tree(root: Path, per_category: int = 4, folds: int = 10) -> dict[str, dict[str, list[Path]]]:
     """dtd/images/<category>/<category>_NNNN.jpg and dtd/labels/{train,val,test}{1..folds}.txt.
 

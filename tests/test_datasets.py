@@ -10,11 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fixture_trees import celebahq_tree, dtd_tree, ffhq_tree, paris_tree, places2_tree, write_image
+from fixture_trees import (
+    celeba_tree,
+    celebahq_tree,
+    dtd_tree,
+    ffhq_tree,
+    paris_tree,
+    places2_tree,
+    write_image,
+)
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from datamodules.datasets.base import DatasetLayoutError, ImageList
+from datamodules.datasets.celeba import CelebA
 from datamodules.datasets.celebahq import CelebAHQ
 from datamodules.datasets.dtd import DTD
 from datamodules.datasets.ffhq import FFHQ
@@ -347,3 +356,24 @@ def test_folder_config_requires_a_root(config_dir):
         cfg = compose(config_name="config", overrides=["+data=folder"])
     with pytest.raises(Exception, match="root"):
         instantiate(cfg.data.source)
+
+
+@pytest.mark.parametrize("in_eval_folder", [False, True])
+def test_celeba_standard_partition(tmp_path, in_eval_folder):
+    expected = celeba_tree(tmp_path, n=10, in_eval_folder=in_eval_folder)
+    source = CelebA(str(tmp_path))
+    for name in ("train", "val", "test"):
+        assert source.split(name).paths == expected[name]
+    assert source.split("train").load(0).shape == (3, 218, 178)
+
+
+def test_celeba_layout_errors_name_the_problem_and_the_fix(tmp_path):
+    with pytest.raises(DatasetLayoutError, match="no img_align_celeba/ folder"):
+        CelebA(str(tmp_path)).split("train")
+    celeba_tree(tmp_path, n=5)
+    (tmp_path / "img_align_celeba" / "000002.jpg").unlink()
+    with pytest.raises(DatasetLayoutError, match=r"1 train images listed .* e\.g\. 000002\.jpg"):
+        CelebA(str(tmp_path)).split("train")
+    (tmp_path / "list_eval_partition.txt").write_text("000001.jpg train\n")
+    with pytest.raises(DatasetLayoutError, match="line 1 is not"):
+        CelebA(str(tmp_path)).split("test")
