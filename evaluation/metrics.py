@@ -33,6 +33,10 @@ METRIC_SPECS: dict[str, MetricSpec] = {
     "psnr": MetricSpec("PSNR", True, 2),
     "ssim": MetricSpec("SSIM", True, 4),
     "l1": MetricSpec("L1", False, 4),
+    # the block-wise paper's Table 3 (§4.2): errors of values in [0, 1] summed over the whole image (every
+    # pixel and channel), not averaged
+    "l1_sum": MetricSpec("ℓ1 sum", False, 1),
+    "l2_sum": MetricSpec("ℓ2 sum", False, 1),
     "lpips": MetricSpec("LPIPS", False, 4),
     "fid": MetricSpec("FID", False, 2),
 }
@@ -149,6 +153,10 @@ class InpaintingMetrics(nn.Module):
             )
         if "l1" in self.per_image:
             values["l1"] = (composite - image).abs().mean(dim=(1, 2, 3))
+        if "l1_sum" in self.per_image:
+            values["l1_sum"] = (composite - image).abs().sum(dim=(1, 2, 3))
+        if "l2_sum" in self.per_image:
+            values["l2_sum"] = ((composite - image) ** 2).sum(dim=(1, 2, 3))
         if "lpips" in self.per_image:
             lpips = self.networks["lpips"]
             values["lpips"] = lpips(composite, image).reshape(-1)

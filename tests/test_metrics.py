@@ -69,6 +69,18 @@ def test_constant_offset_gives_known_psnr_and_l1(torch_home):
     assert overall["ssim"] < 1.0
 
 
+def test_summed_errors_of_the_block_wise_table(torch_home):
+    """ℓ1 and ℓ2 summed over every pixel and channel of each image (values in [0, 1]), then averaged over
+    images: a hole of a quarter of a SIZE² image, 0.1 too bright, sums 0.1 and 0.01 over its 3·SIZE²/4
+    values."""
+    metrics = InpaintingMetrics(["l1_sum", "l2_sum"])
+    metrics.update(*batch([0.25, 0.25], offset=0.1))
+    overall = metrics.compute()["overall"]
+    values = 3 * SIZE * SIZE / 4
+    assert overall["l1_sum"] == pytest.approx(0.1 * values, rel=1e-4)
+    assert overall["l2_sum"] == pytest.approx(0.01 * values, rel=1e-4)
+
+
 def test_bucket_boundaries():
     masks = torch.stack([mask_with_ratio(r) for r in (0.0, 0.0999, 0.1, 0.15, 0.5, 0.95, 1.0)])
     assert hole_ratio_bucket(masks).tolist() == [0, 0, 1, 1, 5, 9, 9]
