@@ -12,13 +12,16 @@ from datamodules.datasets.base import ImageSource, ImageSubset
 from datamodules.inpainting_dataset import InpaintingDataset, Transform, collate
 from datamodules.masks.base import MaskGenerator
 from datamodules.samplers import EvalShardSampler, ResumableDataLoader, ResumableSampler
+from datamodules.seeding import SOURCE_STREAM, rng_for
 
 
 class InpaintingDataModule(pl.LightningDataModule):
     """Serves train / val / test splits of `source` with masks drawn per sample.
 
     batch_size is the global batch: under DDP each of the N ranks loads batch_size / N.
-    val_limit / test_limit keep the first N images of a split (quick validation while training).
+    val_limit / test_limit keep N images of a split: the first N (quick validation while training), or with
+    limit_order="random" a random N drawn with eval_seed, the same in every run (the block-wise and
+    feature-translation papers score "200 random test images").
     seed drives training draws (masks, augmentation, order); eval_seed versions the evaluation masks, so
     runs that differ in `seed` are still scored on identical masks.
     num_workers: loader processes per rank, at most the CPUs the process may run on.
@@ -39,6 +42,7 @@ class InpaintingDataModule(pl.LightningDataModule):
         pin_memory: bool = True,
         val_limit: int | None = None,
         test_limit: int | None = None,
+        limit_order: str = "first",
         seed: int = 0,
         eval_seed: int = 0,
         train_masks: MaskGenerator | None = None,
@@ -52,7 +56,9 @@ class InpaintingDataModule(pl.LightningDataModule):
         self.train_transform, self.eval_transform = train_transform, eval_transform
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
-        self.sizes = {"val": val_limit, "test": test_limit}
+        if limit_order not in ("first", "random"):
+            raise ValueError(f"limit_order must be 'first' or 'random', got {limit_order!r}")
+        self.sizes, self.limit_order = {"val": val_limit, "test": test_limit}, limit_order
         self.seed, self.eval_seed = seed, eval_seed
         self.train_masks, self.eval_masks = train_masks, eval_masks
         self.test_split, self.hint_dir, self.evaluation_only = test_split, hint_dir, evaluation_only
@@ -74,7 +80,10 @@ class InpaintingDataModule(pl.LightningDataModule):
             images = self.source.evaluation_split(split) if self.evaluation_only else self.source.split(split)
             limit = self.sizes.get(split)
             if limit is not None and limit < len(images):
-                images = ImageSubset(images, range(limit))
+                picked = range(limit)
+                if self.limit_order == "random":
+                    picked = sorted(rng_for(self.eval_seed, SOURCE_STREAM).permutation(len(images))[:limit])
+                images = ImageSubset(images, [int(i) for i in picked])
             transform = self.train_transform if train else self.eval_transform
             seed = self.seed if train else self.eval_seed
             hints = None if train else self.hint_dir

@@ -106,12 +106,16 @@ def train(cfg: DictConfig) -> dict[str, Any] | None:
         checkpoint = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else None
         fields = result_fields(cfg, "test", checkpoint)
         results = test_and_write(trainer, model, datamodule, runtime.output_dir(), fields)
-        # Cross-dataset evaluation (EII Table 2): the same model on other datasets' test splits.
+        # Cross-dataset evaluation (EII Table 2): the same model on other datasets' test splits (or on
+        # its own with other masks).
         eval_masks = instantiate(cfg.mask.eval)
         for name, data in (cfg.get("test_sets") or {}).items():
             if name == fields["dataset"]:
                 continue  # the run's own test split, scored above
-            other = instantiate(data, train_masks=None, eval_masks=eval_masks, evaluation_only=True)
+            # A test set may bring its own masks (`eval_masks`: a mask generator config), e.g. the
+            # block-wise paper's centre holes beside its random ones.
+            masks = {} if "eval_masks" in data else {"eval_masks": eval_masks}
+            other = instantiate(data, train_masks=None, evaluation_only=True, **masks)
             test_and_write(
                 trainer,
                 model,

@@ -32,6 +32,8 @@ from datamodules.datasets.listing import seeded_split
 from datamodules.datasets.paris_streetview import ParisStreetView
 from datamodules.datasets.places2 import Places2
 from datamodules.datasets.synthetic import SyntheticTextures
+from datamodules.inpainting_datamodule import InpaintingDataModule
+from datamodules.masks.center_square import CenterSquare
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -377,3 +379,21 @@ def test_celeba_layout_errors_name_the_problem_and_the_fix(tmp_path):
     (tmp_path / "list_eval_partition.txt").write_text("000001.jpg train\n")
     with pytest.raises(DatasetLayoutError, match="line 1 is not"):
         CelebA(str(tmp_path)).split("test")
+
+
+def test_a_random_test_limit_is_a_fixed_seeded_sample(tmp_path):
+    def names(order: str, eval_seed: int = 0) -> list[str]:
+        source = SyntheticTextures(size=16, num_train=4, num_val=4, num_test=40)
+        data = InpaintingDataModule(
+            source, test_limit=6, limit_order=order, eval_seed=eval_seed, eval_masks=CenterSquare()
+        )
+        images = data.dataset("test").images
+        return [images.name(i) for i in range(len(images))]
+
+    everything = SyntheticTextures(size=16, num_train=4, num_val=4, num_test=40).split("test")
+    all_names = [everything.name(i) for i in range(len(everything))]
+    assert names("first") == all_names[:6]
+    sample = names("random")
+    assert len(sample) == 6 and sample == names("random") and sample != all_names[:6]
+    assert sample == sorted(sample, key=all_names.index)  # in dataset order
+    assert names("random", eval_seed=1) != sample
