@@ -99,6 +99,19 @@ def celeba_tree(root: Path, n: int = 10, in_eval_folder: bool = False) -> dict[s
     return splits
 
 
+def coco_tree(root: Path, per_split: int = 3, test: bool = True) -> dict[str, list[Path]]:
+    """train2017/ val2017/ (test2017/) with COCO's 12-digit file names."""
+    splits = {}
+    for name, folder in (("train", "train2017"), ("val", "val2017"), ("test", "test2017")):
+        if name == "test" and not test:
+            continue
+        splits[name] = [
+            write_image(root / folder / f"{1000 * k + i:012d}.jpg", size=(20, 16), seed=10 * k + i)
+            for k, i in [(len(splits), i) for i in range(per_split)]
+        ]
+    return splits
+
+
 def dtd_tree(root: Path, per_category: int = 4, folds: int = 10) -> dict[str, dict[str, list[Path]]]:
     """dtd/images/<category>/<category>_NNNN.jpg and dtd/labels/{train,val,test}{1..folds}.txt.
 

@@ -13,6 +13,7 @@ import torch
 from fixture_trees import (
     celeba_tree,
     celebahq_tree,
+    coco_tree,
     dtd_tree,
     ffhq_tree,
     paris_tree,
@@ -25,6 +26,7 @@ from hydra.utils import instantiate
 from datamodules.datasets.base import DatasetLayoutError, ImageList
 from datamodules.datasets.celeba import CelebA
 from datamodules.datasets.celebahq import CelebAHQ
+from datamodules.datasets.coco import COCO
 from datamodules.datasets.dtd import DTD
 from datamodules.datasets.ffhq import FFHQ
 from datamodules.datasets.image_folder import ImageFolder
@@ -397,3 +399,19 @@ def test_a_random_test_limit_is_a_fixed_seeded_sample(tmp_path):
     assert len(sample) == 6 and sample == names("random") and sample != all_names[:6]
     assert sample == sorted(sample, key=all_names.index)  # in dataset order
     assert names("random", eval_seed=1) != sample
+
+
+def test_coco_splits_are_its_folders(tmp_path):
+    expected = coco_tree(tmp_path)
+    source = COCO(str(tmp_path))
+    for name in ("train", "val", "test"):
+        assert source.split(name).paths == expected[name]
+
+
+def test_coco_without_test2017_says_how_to_test_on_val(tmp_path):
+    expected = coco_tree(tmp_path, test=False)
+    with pytest.raises(DatasetLayoutError, match=r"no test2017/ folder .*test_dir=val2017"):
+        COCO(str(tmp_path)).split("test")
+    assert COCO(str(tmp_path), test_dir="val2017").split("test").paths == expected["val"]
+    with pytest.raises(DatasetLayoutError, match="annotations/instances_train2017.json is missing"):
+        COCO(str(tmp_path)).annotation_file("train")
