@@ -170,9 +170,12 @@ def ffhq_tree(
 def eii_datasets(root: Path) -> Path:
     """The external-internal paper's four datasets in their distributed layouts, at the folder names that
     conf/data/*.yaml expect under paths.data_dir; CelebA-HQ and DTD large enough for the paper's random
-    3,000 and 840 test images (EII §4.1). Returns root."""
+    3,000 and 840 test images (EII §4.1). COCO and CelebA (the block-wise paper's) beside them. Returns
+    root."""
     places2_tree(root / "places365", eval_variant="large")
     paris_tree(root / "paris_streetview")
     celebahq_tree(root / "CelebAMask-HQ", n=3004)
     dtd_tree(root, per_category=284)
+    coco_tree(root / "coco", per_split=4)
+    celeba_tree(root / "celeba", n=10)
     return root

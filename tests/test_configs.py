@@ -35,10 +35,17 @@ PRIMARY = ("train", "evaluate", "predict")
 EVALUATE_EXPERIMENTS = {"ext_int_table3", "deepgin_table2"}
 # Groups whose node is built in the composition that picks each option (data needs a dataset on disk and
 # trainer a GPU for some options: the one-batch runs below build those).
-BUILT_GROUPS = {"model", "model/variant", "mask", "colorization", "colorizer", "callbacks", "logger"}
+BUILT_GROUPS = {"model", "model/variant", "model/blockwise_variant", "mask", "colorization", "colorizer", "callbacks", "logger"}
 # Test-size networks, per model family, wherever a model is built.
 TINY_MODELS = {
     "gatedconv": ("model.generator.cnum=8", "model.discriminator.cnum=8"),
+    "blockwise": (
+        "model.generator.channels=[4,8,8]",
+        "model.generator.head_blocks=1",
+        "model.discriminator.channels=4",
+        "model.patch_perceptual.backbone_weights=random",
+        "model.vgg_perceptual.weights=random",
+    ),
     "deepgin": (
         "model.generator.width=4",
         "model.discriminator.ndf=8",
@@ -46,6 +53,9 @@ TINY_MODELS = {
         "model.perceptual.input_size=null",
     ),
 }
+
+# groups that change one method's model, and that method
+MODEL_SUBGROUPS = {"model/variant": "deepgin", "model/blockwise_variant": "blockwise"}
 
 
 def yaml_files() -> set[Path]:
@@ -178,14 +188,14 @@ def build(cfg: DictConfig, group: str) -> list:
 def test_every_option_of_every_group_composes_and_builds(hydra, tmp_path):
     compositions = list(option_compositions(hydra))
     groups = {group for _, group, _, _ in compositions}
-    assert {"model", "model/variant", "data", "mask", "colorization", "colorizer", "trainer"} <= groups
+    assert {"model", "model/variant", "model/blockwise_variant", "data", "mask", "colorization", "colorizer", "trainer"} <= groups
     assert {"experiment", "eval_size", "hydra/launcher", "logger", "callbacks", "paths"} <= groups
     mask_folder = write_image(tmp_path / "masks" / "00000.png").parent
     for entry, group, option, overrides in compositions:
         if group == "mask" and option in ("folder", "nvidia_irregular"):  # masks read from a folder
             overrides = [*overrides, f"mask.eval.root={mask_folder}"]
         model = OmegaConf.load(CONF / "model" / f"{option}.yaml") if group == "model" else None
-        family = option if model is not None else "deepgin" if group == "model/variant" else None
+        family = option if model is not None else MODEL_SUBGROUPS.get(group)
         cfg = resolved(entry, [*overrides, *TINY_MODELS.get(family, ())], tmp_path)
         if group in BUILT_GROUPS:
             assert all(obj is not None for obj in build(cfg, group)), (entry, group, option)
@@ -226,8 +236,23 @@ EII_TEST_SETS = tuple(
     )
 )
 DEEPGIN_DATA = ("data=synthetic", "data.source.size=32", "data.train_transform.transforms.0.size=64")
+BLOCKWISE = (
+    *TINY_MODELS["blockwise"],
+    *EII_DATA,
+    "model.schedule.head_iterations=1",
+    "model.schedule.block_iterations=1",
+    "trainer.max_steps=-1",  # the model stops when its schedule ends
+)
 # What each experiment needs to run one batch here, besides its first sweep job and ONE_BATCH.
 EXPERIMENTS = {
+    "blockwise": (*BLOCKWISE, "data=coco"),
+    "blockwise_ablations": BLOCKWISE,
+    "blockwise_table3": (
+        *BLOCKWISE,
+        "test_sets.centre.eval_transform.transforms=" + TINY_IMAGES,
+        "test_sets.centre.test_limit=2",
+        "test_sets.centre.num_workers=0",
+    ),
     "demo": TINY_MODELS["gatedconv"],
     "deepgin": (*TINY_MODELS["deepgin"], *DEEPGIN_DATA, "model.warmup_epochs=0"),
     "deepgin_table1": (*TINY_MODELS["deepgin"], *DEEPGIN_DATA, "model.warmup_epochs=0"),

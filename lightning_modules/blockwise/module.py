@@ -5,12 +5,11 @@ The generator head (§3.1) learns from the patch perceptual loss and the multi-s
 (MSPAL, §3.2, eq. 5: λ_adv · Σ_k L_GAN(G, D_k) + λ_PPL · Σ PPL); residual blocks are then added one at a
 time, each fading in beside a skip path, with the learning rate and the generator's adversarial weight
 divided by 10 per block (§3.3, Algorithm 1). The phase is a function of the iteration, which the module
-counts in a buffer, so it is part of every checkpoint.
+counts in a buffer, so it is part of every checkpoint; training stops when the schedule ends.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import torch
@@ -22,8 +21,6 @@ from lightning_modules.blockwise.patch_perceptual_loss import PatchPerceptualLos
 from lightning_modules.blockwise.schedule import Phase, ProceduralSchedule
 from lightning_modules.common.perceptual_loss import PerceptualStyleLoss
 from lightning_modules.gan import GANInpaintingModule
-
-log = logging.getLogger(__name__)
 
 RECONSTRUCTION_LOSSES = ("ppl", "l2", "vgg")  # the paper's, and its §4.3 ablation's alternatives
 
@@ -53,17 +50,13 @@ class BlockwiseInpainting(GANInpaintingModule):
         # Batches trained so far: the phase of Algorithm 1 follows from it, and it travels in checkpoints.
         self.register_buffer("iteration", torch.tensor(0))
 
-    def on_fit_start(self) -> None:
-        steps = len(self.networks) * self.schedule.total_iterations
-        if self.trainer.max_steps != steps:
-            log.warning(
-                "trainer.max_steps=%d, while Algorithm 1 (model.schedule) takes %d optimizer steps (D and G "
-                "once per batch for %d batches): training stops %s the schedule",
-                self.trainer.max_steps,
-                steps,
-                self.schedule.total_iterations,
-                "before the end of" if 0 < self.trainer.max_steps < steps else "past",
-            )
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> int | None:
+        super().on_train_batch_start(batch, batch_idx)
+        if int(self.iteration) >= self.schedule.total_iterations:
+            # Algorithm 1 is over: training ends here, whatever trainer.max_steps / max_epochs say
+            self.trainer.should_stop = True
+            return -1
+        return None
 
     def discriminator_channels(self, out_channels: int) -> int:
         # D(s, x), eq. 1: the incomplete input (image with holes zero-filled, and the mask) and the image
