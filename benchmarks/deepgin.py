@@ -11,12 +11,11 @@ Batches come from memory (training_speed.py), so the figures are the model's spe
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from training_speed import fixed_batch, training_batches_per_second
+from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
 
 from utils.resolvers import REPO_ROOT
 
@@ -40,21 +39,10 @@ def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: 
 
 
 def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:
-    """Images per second of `inpaint` (the path evaluate and predict take)."""
-    model = build(overrides)
-    device = torch.device("cuda" if args.device == "gpu" else "cpu")
-    model = model.to(device).eval()
     batch = fixed_batch(args.size, args.batch_size)
-    image, mask = batch["image"].to(device), batch["mask"].to(device)
-    dtype = torch.bfloat16 if args.precision.startswith("bf16") else None
-    times = []
-    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-        for _ in range(args.warmup + args.batches):
-            model.inpaint(image, mask)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter())
-    return args.batches * args.batch_size / (times[-1] - times[args.warmup - 1])
+    return inference_images_per_second(
+        build(overrides), batch, args.batches, args.warmup, args.device, args.precision
+    )
 
 
 def main() -> None:

@@ -51,3 +51,21 @@ def training_batches_per_second(
     )
     trainer.fit(model, repeated_batch_loader(batch, warmup + batches))
     return batches / (timer.times[-1] - timer.times[warmup - 1])
+
+
+def inference_images_per_second(
+    model: torch.nn.Module, batch: dict, batches: int, warmup: int, device: str, precision: str
+) -> float:
+    """Images per second of `inpaint` (the path evaluate and predict take), after `warmup` untimed batches."""
+    target = torch.device("cuda" if device in ("gpu", "cuda") else "cpu")
+    model = model.to(target).eval()
+    image, mask = batch["image"].to(target), batch["mask"].to(target)
+    dtype = torch.bfloat16 if precision.startswith("bf16") else None
+    times = []
+    with torch.autocast(target.type, dtype=dtype, enabled=dtype is not None):
+        for _ in range(warmup + batches):
+            model.inpaint(image, mask)
+            if target.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter())
+    return batches * image.shape[0] / (times[-1] - times[warmup - 1])
