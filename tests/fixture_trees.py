@@ -112,6 +112,40 @@ def coco_tree(root: Path, per_split: int = 3, test: bool = True) -> dict[str, li
     return splits
 
 
+def coco_objects_tree(root: Path, n: int = 4, size: int = 64) -> Path:
+    """train2017/ with n images, each holding one rectangular object of its own colour on a background of
+    another, and annotations/instances_train2017.json with the objects as polygons; returns the
+    annotation file. Object k covers rows 16:40 and columns 8+4k:32+4k (24×24 px)."""
+    images, annotations = [], []
+    for k in range(n):
+        pixels = np.zeros((size, size, 3), np.uint8)
+        pixels[:] = (40 * k % 255, 200, 120)
+        top, left = 16, 8 + 4 * k
+        pixels[top : top + 24, left : left + 24] = (230, 30 + 40 * k, 60)
+        name = f"{k + 1:012d}.jpg"
+        (root / "train2017").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / "train2017" / name, quality=100)
+        images.append({"id": k + 1, "file_name": name, "height": size, "width": size})
+        polygon = [left, top, left + 24, top, left + 24, top + 24, left, top + 24]
+        annotations.append(
+            {
+                "id": 100 + k,
+                "image_id": k + 1,
+                "category_id": 1,
+                "segmentation": [polygon],
+                "area": 576.0,
+                "bbox": [left, top, 24, 24],
+                "iscrowd": 0,
+            }
+        )
+    path = root / "annotations" / "instances_train2017.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "thing"}]})
+    )
+    return path
+
+
 def dtd_tree(root: Path, per_category: int = 4, folds: int = 10) -> dict[str, dict[str, list[Path]]]:
     """dtd/images/<category>/<category>_NNNN.jpg and dtd/labels/{train,val,test}{1..folds}.txt.
 
