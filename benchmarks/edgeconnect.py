@@ -1,0 +1,82 @@
+"""EdgeConnect speed at 256²: Lightning training steps per second per stage (edge: G1 and D1; inpaint: G2
+and D2 with VGG19 losses; joint: all four networks) and inference images per second (Canny, G1, G2).
+
+    python benchmarks/edgeconnect.py                                          # CPU, published widths, batch 1
+    python benchmarks/edgeconnect.py --device cuda --precision bf16-mixed --batch-size 8
+
+Batches come from memory (training_speed.py), so the figures are the model's speed alone. VGG19 has random
+weights here (speed does not depend on them, and no weights file is needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from training_speed import fixed_batch, training_batches_per_second
+
+from utils.resolvers import REPO_ROOT
+
+
+def build(overrides: list[str]) -> torch.nn.Module:
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        return instantiate(compose("train", overrides=overrides).model)
+
+
+def inference_rate(model: torch.nn.Module, args: argparse.Namespace, accelerator: str) -> float:
+    """Images per second of `predict_output` (inpaint's path before the bottleneck's restore)."""
+    device = torch.device("cuda" if accelerator == "gpu" else "cpu")
+    model = model.to(device).eval()
+    batch = fixed_batch(args.size, args.batch_size)
+    image, mask = batch["image"].to(device), batch["mask"].to(device)
+    dtype = torch.bfloat16 if args.precision.startswith("bf16") else None
+    times = []
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        for _ in range(args.warmup + args.batches):
+            model.predict_output(image, mask)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter())
+    return args.batches * args.batch_size / (times[-1] - times[args.warmup - 1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=1, help="config.yml.example BATCH_SIZE: 8")
+    parser.add_argument("--cnum", type=int, default=64, help="generator width (64: the published 10.8M each)")
+    parser.add_argument("--bottleneck", default="rgb", choices=["rgb", "mono"])
+    parser.add_argument("--stages", default="edge,inpaint,joint", help="comma-separated model.stage values")
+    parser.add_argument("--batches", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed batches first")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    parser.add_argument("--precision", default="32-true")
+    args = parser.parse_args()
+    accelerator = "gpu" if args.device in ("cuda", "gpu") else "cpu"
+
+    overrides = [
+        "model=edgeconnect",
+        f"model.bottleneck={args.bottleneck}",
+        f"model.generator.cnum={args.cnum}",
+        f"model.edge_generator.cnum={args.cnum}",
+        "model.perceptual.weights=random",
+    ]
+    setting = f"EdgeConnect cnum={args.cnum} {args.bottleneck} {args.size}² batch {args.batch_size} on {args.device} ({args.precision})"
+    for stage in args.stages.split(","):
+        model = build([*overrides, f"model.stage={stage}"])
+        batch = fixed_batch(args.size, args.batch_size)
+        rate = training_batches_per_second(
+            model, batch, args.batches, args.warmup, accelerator, args.precision
+        )
+        print(f"{setting}: stage {stage} {rate:.3f} steps/s ({1000 / rate:.0f} ms per batch)", flush=True)
+    rate = inference_rate(build(overrides), args, accelerator)
+    print(f"{setting}: inference {rate:.2f} images/s ({1000 / rate:.0f} ms per image)")
+
+
+if __name__ == "__main__":
+    main()
