@@ -118,6 +118,10 @@ class BlockwiseInpainting(GANInpaintingModule):
                 hp.reconstruction, self.reconstruction_loss(restored, target, mask), hp.reconstruction_weight
             )
         self.iteration += 1
+        # The state of the next iteration: a checkpoint written now resumes into it, and after the last
+        # batch the generator is fully grown (α = 1) for inference.
+        next_phase = self.phase()
+        self.generator.grow(next_phase.blocks, next_phase.fade)
         self.log_dict(
             {
                 "train/blocks": float(phase.blocks),
