@@ -2,8 +2,8 @@
 
 Lightning 2 trains GANs with manual optimization; this module writes its step sequence once. A method
 builds its losses inside `with self.optimizing("g") as loss:` (or "d"), adding each term with its weight;
-on leaving the block the other network's parameters are unfrozen again, and in between the weighted sum
-is back-propagated, the gradients are clipped when `gradient_clip_norm` asks for it, and the optimizer
+the other networks' parameters get no gradients inside it, and on leaving it the weighted sum is
+back-propagated, the gradients are clipped when `gradient_clip_norm` asks for it, and the optimizer
 steps. Every term is logged as `train/<term>`, the weighted sum as `train/<g|d>_loss` and the learning
 rate as `train/<g|d>_lr`.
 
@@ -100,22 +100,38 @@ class GANInpaintingModule(InpaintingModule):
     @contextmanager
     def optimizing(self, name: str) -> Iterator[WeightedLoss]:
         """One optimizer step of network `name` (one of `networks`) on the loss terms added inside the block."""
-        optimizer = self.optimizers()[self.networks.index(name)]
-        self.toggle_optimizer(optimizer)  # the other network's parameters get no gradients
-        try:
-            loss = WeightedLoss()
+        with self.optimizing_together((name,)) as (loss,):
             yield loss
-            total = loss.total()
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(total)
-            clip = (self.hparams.gradient_clip_norm or {}).get(name)
-            if clip is not None:
-                self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-            optimizer.step()
+
+    @contextmanager
+    def optimizing_together(self, names: Sequence[str]) -> Iterator[list[WeightedLoss]]:
+        """One backward of the sum of the named networks' losses, then a step of each (EdgeConnect's joint
+        stage, where G2's loss reaches G1 through the predicted edges). The other networks' parameters get
+        no gradients meanwhile."""
+        optimizers = [self.optimizers()[self.networks.index(name)] for name in names]
+        others = [p for name in self.networks if name not in names for p in self.network(name).parameters()]
+        flags = [p.requires_grad for p in others]
+        for parameter in others:
+            parameter.requires_grad_(False)
+        try:
+            losses = [WeightedLoss() for _ in names]
+            yield losses
+            totals = [loss.total() for loss in losses]
+            for optimizer in optimizers:
+                optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(sum(totals[1:], totals[0]))
+            for name, optimizer in zip(names, optimizers):
+                clip = (self.hparams.gradient_clip_norm or {}).get(name)
+                if clip is not None:
+                    self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+                optimizer.step()
         finally:
-            self.untoggle_optimizer(optimizer)
-        logs = {f"train/{term}": value for term, (_, value) in loss.terms.items()}
-        logs |= {f"train/{name}_loss": total, f"train/{name}_lr": optimizer.param_groups[0]["lr"]}
+            for parameter, flag in zip(others, flags):
+                parameter.requires_grad_(flag)
+        logs = {}
+        for name, loss, total, optimizer in zip(names, losses, totals, optimizers):
+            logs |= {f"train/{term}": value for term, (_, value) in loss.terms.items()}
+            logs |= {f"train/{name}_loss": total, f"train/{name}_lr": optimizer.param_groups[0]["lr"]}
         self.log_dict(logs, prog_bar=False)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer] | tuple[list, list]:

@@ -146,6 +146,18 @@ def coco_objects_tree(root: Path, n: int = 4, size: int = 64) -> Path:
     return path
 
 
+def nvidia_masks_tree(root: Path, count: int = 6, size: int = 64) -> Path:
+    """irregular_mask/testing_mask_dataset/00000.png …: white holes on black, file i with a hole of
+    (i + 1) · size/8 rows."""
+    folder = root / "irregular_mask" / "testing_mask_dataset"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        array = np.zeros((size, size), np.uint8)
+        array[size // 8 : size // 8 + (i + 1) * size // 8 // 2, size // 4 : 3 * size // 4] = 255
+        Image.fromarray(array).save(folder / f"{i:05d}.png")
+    return folder
+
+
 def dtd_tree(root: Path, per_category: int = 4, folds: int = 10) -> dict[str, dict[str, list[Path]]]:
     """dtd/images/<category>/<category>_NNNN.jpg and dtd/labels/{train,val,test}{1..folds}.txt.
 
@@ -204,12 +216,13 @@ def ffhq_tree(
 def eii_datasets(root: Path) -> Path:
     """The external-internal paper's four datasets in their distributed layouts, at the folder names that
     conf/data/*.yaml expect under paths.data_dir; CelebA-HQ and DTD large enough for the paper's random
-    3,000 and 840 test images (EII §4.1). COCO and CelebA (the block-wise paper's) beside them. Returns
-    root."""
+    3,000 and 840 test images (EII §4.1). COCO and CelebA (the block-wise paper's) and the NVIDIA irregular
+    masks (EdgeConnect's training masks) beside them. Returns root."""
     places2_tree(root / "places365", eval_variant="large")
     paris_tree(root / "paris_streetview")
     celebahq_tree(root / "CelebAMask-HQ", n=3004)
     dtd_tree(root, per_category=284)
     coco_tree(root / "coco", per_split=4)
     celeba_tree(root / "celeba", n=10)
+    nvidia_masks_tree(root)
     return root

@@ -35,7 +35,16 @@ PRIMARY = ("train", "evaluate", "predict")
 EVALUATE_EXPERIMENTS = {"ext_int_table3", "deepgin_table2"}
 # Groups whose node is built in the composition that picks each option (data needs a dataset on disk and
 # trainer a GPU for some options: the one-batch runs below build those).
-BUILT_GROUPS = {"model", "model/variant", "model/blockwise_variant", "mask", "colorization", "colorizer", "callbacks", "logger"}
+BUILT_GROUPS = {
+    "model",
+    "model/variant",
+    "model/blockwise_variant",
+    "mask",
+    "colorization",
+    "colorizer",
+    "callbacks",
+    "logger",
+}
 # Test-size networks, per model family, wherever a model is built.
 TINY_MODELS = {
     "gatedconv": ("model.generator.cnum=8", "model.discriminator.cnum=8"),
@@ -212,7 +221,16 @@ def build(cfg: DictConfig, group: str) -> list:
 def test_every_option_of_every_group_composes_and_builds(hydra, tmp_path):
     compositions = list(option_compositions(hydra))
     groups = {group for _, group, _, _ in compositions}
-    assert {"model", "model/variant", "model/blockwise_variant", "data", "mask", "colorization", "colorizer", "trainer"} <= groups
+    assert {
+        "model",
+        "model/variant",
+        "model/blockwise_variant",
+        "data",
+        "mask",
+        "colorization",
+        "colorizer",
+        "trainer",
+    } <= groups
     assert {"experiment", "eval_size", "hydra/launcher", "logger", "callbacks", "paths"} <= groups
     mask_folder = write_image(tmp_path / "masks" / "00000.png").parent
     for entry, group, option, overrides in compositions:

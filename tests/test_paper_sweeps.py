@@ -14,7 +14,7 @@ from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from suite_cli import REPO, run
-from test_configs import sweep_jobs
+from test_configs import TINY_MODELS, sweep_jobs
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
 TINY_TRAINING = (
@@ -34,35 +34,18 @@ TINY_TRAINING = (
 )
 DATASETS = ("places2", "paris_streetview", "celebahq", "dtd")
 TINY_64 = "[{_target_:datamodules.transforms.Resize,size:64}]"
-# Each backbone shrunk for the test (the sweep runs one backbone per invocation with these): widths, and
-# what ties a network to the training size (HiFill's critic needs 64², GMCNN's discriminators and its
-# 65-px confidence blur follow the 32² images). Pretrained loss networks get random weights.
+# Each backbone shrunk for the test (the sweep runs one backbone per invocation with these): the networks of
+# test_configs.TINY_MODELS (widths, sizes tied to training, random-weight loss networks); HiFill's critic
+# needs 64² images.
 BACKBONES = {
-    "gatedconv": ("model.generator.cnum=8", "model.discriminator.cnum=8"),
-    "edgeconnect": (
-        "model.generator.cnum=8",
-        "model.discriminator.cnum=8",
-        "model.edge_generator.cnum=8",
-        "model.edge_discriminator.cnum=8",
-        "model.perceptual.weights=random",
-    ),
+    "gatedconv": TINY_MODELS["gatedconv"],
+    "edgeconnect": TINY_MODELS["edgeconnect"],
     "hifill": (
-        "model.generator.cnum=4",
-        "model.discriminator.cnum=4",
-        "model.generator.image_size=64",
-        "model.generator.bottleneck_size=8",
-        "model.generator.coarse_size=64",
+        *TINY_MODELS["hifill"],
         f"data.train_transform.transforms={TINY_64}",
         f"data.eval_transform.transforms={TINY_64}",
     ),
-    "gmcnn": (
-        "model.generator.cnum=8",
-        "model.discriminator.cnum=8",
-        "model.discriminator.image_size=32",
-        "model.discriminator.local_size=16",
-        "model.confidence.size=15",
-        "model.id_mrf.weights=random",
-    ),
+    "gmcnn": TINY_MODELS["gmcnn"],
 }
 
 

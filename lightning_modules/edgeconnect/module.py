@@ -20,8 +20,7 @@ At inference G1 predicts the hole's edges from the known region's Canny edges, a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -273,34 +272,3 @@ class EdgeConnectInpainting(GANInpaintingModule):
     def inpaint_discriminator_terms(self, loss: WeightedLoss, output: Tensor, real: Tensor) -> None:
         fake, _ = self.discriminator(output.detach())
         loss.add("d_adv", discriminator_loss(real, fake, self.hparams.gan_loss))
-
-    @contextmanager
-    def optimizing_together(self, names: Sequence[str]) -> Iterator[list[WeightedLoss]]:
-        """One backward of the sum of the networks' losses, then a step of each: the joint stage, where
-        G2's loss reaches G1 through the predicted edges (official joint model: G1's gradient holds both
-        models' losses). The networks outside `names` get no gradients meanwhile."""
-        optimizers = [self.optimizers()[self.networks.index(name)] for name in names]
-        others = [p for name in self.networks if name not in names for p in self.network(name).parameters()]
-        flags = [p.requires_grad for p in others]
-        for parameter in others:
-            parameter.requires_grad_(False)
-        try:
-            losses = [WeightedLoss() for _ in names]
-            yield losses
-            totals = [loss.total() for loss in losses]
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(sum(totals[1:], totals[0]))
-            for name, optimizer in zip(names, optimizers):
-                clip = (self.hparams.gradient_clip_norm or {}).get(name)
-                if clip is not None:
-                    self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-                optimizer.step()
-        finally:
-            for parameter, flag in zip(others, flags):
-                parameter.requires_grad_(flag)
-        logs = {}
-        for name, loss, total, optimizer in zip(names, losses, totals, optimizers):
-            logs |= {f"train/{term}": value for term, (_, value) in loss.terms.items()}
-            logs |= {f"train/{name}_loss": total, f"train/{name}_lr": optimizer.param_groups[0]["lr"]}
-        self.log_dict(logs, prog_bar=False)
