@@ -11,12 +11,11 @@ weights here (speed does not depend on them, and no weights file is needed).
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from training_speed import fixed_batch, training_batches_per_second
+from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
 
 from utils.resolvers import REPO_ROOT
 
@@ -24,23 +23,6 @@ from utils.resolvers import REPO_ROOT
 def build(overrides: list[str]) -> torch.nn.Module:
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         return instantiate(compose("train", overrides=overrides).model)
-
-
-def inference_rate(model: torch.nn.Module, args: argparse.Namespace, accelerator: str) -> float:
-    """Images per second of `predict_output` (inpaint's path before the bottleneck's restore)."""
-    device = torch.device("cuda" if accelerator == "gpu" else "cpu")
-    model = model.to(device).eval()
-    batch = fixed_batch(args.size, args.batch_size)
-    image, mask = batch["image"].to(device), batch["mask"].to(device)
-    dtype = torch.bfloat16 if args.precision.startswith("bf16") else None
-    times = []
-    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-        for _ in range(args.warmup + args.batches):
-            model.predict_output(image, mask)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter())
-    return args.batches * args.batch_size / (times[-1] - times[args.warmup - 1])
 
 
 def main() -> None:
@@ -74,7 +56,10 @@ def main() -> None:
             model, batch, args.batches, args.warmup, accelerator, args.precision
         )
         print(f"{setting}: stage {stage} {rate:.3f} steps/s ({1000 / rate:.0f} ms per batch)", flush=True)
-    rate = inference_rate(build(overrides), args, accelerator)
+    batch = fixed_batch(args.size, args.batch_size)
+    rate = inference_images_per_second(
+        build(overrides), batch, args.batches, args.warmup, accelerator, args.precision
+    )
     print(f"{setting}: inference {rate:.2f} images/s ({1000 / rate:.0f} ms per image)")
 
 

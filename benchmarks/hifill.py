@@ -20,7 +20,7 @@ import time
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from training_speed import fixed_batch, training_batches_per_second
+from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
 
 from utils.resolvers import REPO_ROOT
 
@@ -28,19 +28,6 @@ from utils.resolvers import REPO_ROOT
 def build(overrides: list[str]) -> torch.nn.Module:
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
         return instantiate(compose("train", overrides=["model=hifill", *overrides]).model)
-
-
-def inference_rate(model: torch.nn.Module, args: argparse.Namespace, device: torch.device) -> float:
-    """Images per second of `inpaint` (the path evaluate and predict take)."""
-    batch = fixed_batch(args.size, args.batch_size)
-    image, mask = batch["image"].to(device), batch["mask"].to(device)
-    times = []
-    for _ in range(args.warmup + args.batches):
-        model.inpaint(image, mask)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter())
-    return args.batches * args.batch_size / (times[-1] - times[args.warmup - 1])
 
 
 def peak_rss_mib() -> float:
@@ -97,7 +84,10 @@ def main() -> None:
         f"peak RSS {peak:.0f} MiB (model built: {before:.0f} MiB){peak_gpu}",
         flush=True,
     )
-    inference = inference_rate(model, args, device)
+    batch = fixed_batch(args.size, args.batch_size)
+    inference = inference_images_per_second(
+        model, batch, args.batches, args.warmup, args.device, args.precision
+    )
     training = training_batches_per_second(
         build(overrides),
         fixed_batch(args.size, args.batch_size),
