@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import kornia
+import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
+from datamodules.datasets.coco import COCO
 from datamodules.image_io import read_image
 from datamodules.seeding import AUGMENT_STREAM, rng_for
 
@@ -146,3 +149,68 @@ class GuidedComposites(Dataset):
             "index": torch.tensor(index),
             "guide": torch.tensor(other),  # the object whose image gave the box and the colors
         }
+
+
+class GuidedCompositeDataModule(pl.LightningDataModule):
+    """Guided composites of COCO (as distributed: data.source root with train2017/, val2017/ and
+    annotations/). Training draws from train2017's objects; val and test from val2017's (test2017 has no
+    annotations). The masks are the objects' boxes: the `mask` group's generators (train_masks /
+    eval_masks, passed by train.py to every data module) are not used."""
+
+    def __init__(
+        self,
+        root: str,
+        size: int = 256,
+        margin: float = 0.1,
+        min_area: float = 0.01,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        num_workers: int = 4,
+        val_limit: int | None = None,
+        test_limit: int | None = None,
+        seed: int = 0,
+        eval_seed: int = 0,
+        train_masks: Any = None,
+        eval_masks: Any = None,
+    ):
+        super().__init__()
+        self.source = COCO(root)
+        self.size, self.margin, self.min_area = size, margin, min_area
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
+        self.num_workers, self.limits = num_workers, {"val": val_limit, "test": test_limit}
+        self.seed, self.eval_seed = seed, eval_seed
+        self.datasets: dict[str, Dataset] = {}
+
+    def dataset(self, split: str) -> Dataset:
+        if split not in self.datasets:
+            folder = "train" if split == "train" else "val"
+            objects = COCOObjects(
+                self.source.annotation_file(folder),
+                Path(self.source.root, self.source.dirs[folder]),
+                self.min_area,
+            )
+            dataset: Dataset = GuidedComposites(
+                objects, self.size, self.margin, self.seed if split == "train" else self.eval_seed
+            )
+            limit = self.limits.get(split)
+            if limit is not None and limit < len(dataset):
+                dataset = Subset(dataset, range(limit))
+            self.datasets[split] = dataset
+        return self.datasets[split]
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            self.dataset("train"),
+            self.batch_size,
+            shuffle=True,
+            generator=generator,
+            num_workers=self.num_workers,
+            drop_last=True,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset("val"), self.eval_batch_size, num_workers=self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset("test"), self.eval_batch_size, num_workers=self.num_workers)

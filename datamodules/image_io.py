@@ -164,6 +164,21 @@ def read_hint(path: str | os.PathLike, size: tuple[int, int]) -> tuple[torch.Ten
     return colors, torch.from_numpy((rgba[..., 3] > 0.5).astype(np.float32))[None]
 
 
+def read_guide(path: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """A guide for guided inpainting (block-wise §4.4): (colors 3×h×w in [0, 1], object 1×h×w). On an RGBA
+    image the opaque pixels (alpha > 0.5) are the object and the rest is left to inpaint; without alpha the
+    whole guide is the object."""
+    im = open_image(path)
+    rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+    colors = torch.from_numpy(np.ascontiguousarray(rgba[..., :3].transpose(2, 0, 1)))
+    obj = torch.from_numpy((rgba[..., 3] > 0.5).astype(np.float32))[None]
+    if not bool(obj.any()):
+        raise ImageReadError(
+            path, "the guide is fully transparent: it has no object", "Give the object opaque pixels."
+        )
+    return colors, obj
+
+
 def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
     """C×H×W float in [0, 1] -> H×W×C uint8 (C = 1 or 3)."""
     arr = image.detach().float().clamp(0, 1).mul(255).round().byte().cpu().numpy()

@@ -81,16 +81,23 @@ class InpaintingModule(pl.LightningModule):
                 f"recolor=true re-colors an RGB model; this one uses bottleneck={self.bottleneck.name}"
             )
 
+    def padded(self, image: torch.Tensor, *masks: torch.Tensor) -> list[torch.Tensor]:
+        """The image reflect-padded (bottom, right) to a multiple of `size_multiple`, the masks with zeros."""
+        height, width = image.shape[-2:]
+        pad_h, pad_w = -height % self.size_multiple, -width % self.size_multiple
+        if not (pad_h or pad_w):
+            return [image, *masks]
+        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+        return [
+            F.pad(image, (0, pad_w, 0, pad_h), mode=mode),
+            *(F.pad(mask, (0, pad_w, 0, pad_h), mode="constant", value=0.0) for mask in masks),
+        ]
+
     @torch.no_grad()
     def predict_output(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The raw output for any H×W (reflect-padded to `size_multiple`, then cropped back)."""
         height, width = image.shape[-2:]
-        pad_h, pad_w = -height % self.size_multiple, -width % self.size_multiple
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-            image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
-            mask = F.pad(mask, (0, pad_w, 0, pad_h), mode="constant", value=0.0)
-        return self(image, mask)[..., :height, :width].float().clamp(0, 1)
+        return self(*self.padded(image, mask))[..., :height, :width].float().clamp(0, 1)
 
     def inpaint(self, image: torch.Tensor, mask: torch.Tensor, hints: Hints | None = None) -> torch.Tensor:
         """The RGB composite for any H×W: the one call evaluate and predict use for every method.

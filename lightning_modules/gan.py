@@ -55,6 +55,7 @@ class GANInpaintingModule(InpaintingModule):
     `discriminator_channels` and implements `forward` and `training_step`."""
 
     generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
+    generator_outputs: int = 1  # images the generator predicts (the block-wise guided model: two)
     # The networks with an optimizer each, in optimizer order; a method with more (EdgeConnect's edge and
     # inpainting models) names them here and maps each name to its module in `network`.
     networks: tuple[str, ...] = ("g", "d")
@@ -83,7 +84,7 @@ class GANInpaintingModule(InpaintingModule):
         self.generator = instantiate(
             generator,
             in_channels=space.image_channels + self.generator_extra_channels,
-            out_channels=space.out_channels,
+            out_channels=space.out_channels * self.generator_outputs,
         )
         self.discriminator = instantiate(
             discriminator, in_channels=self.discriminator_channels(space.out_channels)

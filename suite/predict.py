@@ -21,7 +21,15 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from datamodules.image_io import ImageReadError, is_image_file, read_hint, read_image, read_mask, save_png
+from datamodules.image_io import (
+    ImageReadError,
+    is_image_file,
+    read_guide,
+    read_hint,
+    read_image,
+    read_mask,
+    save_png,
+)
 from lightning_modules.base import InpaintingModule, load_inpainting_module
 from lightning_modules.colorization.colorizer import Hints
 from utils.atomic import write_text
@@ -68,9 +76,38 @@ def find_inputs(
     ]
 
 
+def guided_inputs(image: torch.Tensor, cfg: DictConfig) -> dict[str, torch.Tensor]:
+    """Guided inpainting (block-wise §4.4): the guide pasted into the image's box, [left, top, width,
+    height]; its object is kept (to harmonize) and the rest of the box is the hole (to inpaint)."""
+    height, width = image.shape[-2:]
+    box = list(cfg.box or [])
+    if len(box) != 4 or box[2] < 1 or box[3] < 1 or box[0] < 0 or box[1] < 0:
+        raise ValueError(f"box must be [left, top, width, height] in pixels, got {cfg.box}")
+    left, top, box_w, box_h = (int(v) for v in box)
+    if left + box_w > width or top + box_h > height:
+        raise ValueError(f"box {box} reaches outside the {width}×{height} image")
+    colors, obj = read_guide(cfg.guide)
+    colors = F.interpolate(colors[None], (box_h, box_w), mode="bilinear", antialias=True)[0]
+    obj = F.interpolate(obj[None], (box_h, box_w), mode="nearest")[0]
+    composite, hole, inside = image.clone(), torch.zeros(1, height, width), torch.zeros(1, height, width)
+    rows, cols = slice(top, top + box_h), slice(left, left + box_w)
+    composite[:, rows, cols] = torch.where(obj > 0.5, colors, image[:, rows, cols])
+    hole[:, rows, cols] = 1 - obj
+    inside[:, rows, cols] = obj
+    return {
+        "image": composite[None],
+        "mask": (hole + inside)[None],
+        "hole": hole[None],
+        "object": inside[None],
+    }
+
+
 def load_inputs(image_path: Path, files: dict[str, Path | None], cfg: DictConfig) -> dict[str, torch.Tensor]:
-    """image, mask and (if given) hint / hint_mask as a batch of one."""
+    """image, mask and (if given) hint / hint_mask as a batch of one; with a guide, the guided composite
+    and its box's hole / object split instead of a mask file."""
     image = read_image(image_path)
+    if cfg.get("guide"):
+        return guided_inputs(image, cfg)
     if files["mask"] is None:
         raise ImageReadError(
             image_path, "no mask found", "Add <stem>_mask.png beside it or pass mask_dir=<folder>."
@@ -102,13 +139,16 @@ def inpaint_file(
     inputs = {key: value.to(device) for key, value in load_inputs(image_path, files, cfg).items()}
     image, mask = inputs["image"], inputs["mask"]
     height, width = image.shape[-2:]
-    if not bool(mask.any()):
+    if "object" in inputs:
+        result = model.inpaint_guided(image, inputs["hole"], inputs["object"])
+        done = f"inpainted {image_path.name} ({width}×{height}) with the guide {Path(cfg.guide).name}"
+    elif not bool(mask.any()):
         result, done = image, f"written unchanged {image_path.name} ({width}×{height}): no hole in its mask"
     else:
         result = model.inpaint_photo(image, mask, Hints.from_batch(inputs), cfg.max_side, cfg.context)
-        if not bool(result.isfinite().all()):  # never written as a silent 0 in the PNG
-            raise FloatingPointError("the inpainting produced non-finite values (NaN or inf)")
         done = f"inpainted {image_path.name} ({width}×{height}, {100 * mask.mean().item():.1f} % missing)"
+    if not bool(result.isfinite().all()):  # never written as a silent 0 in the PNG
+        raise FloatingPointError("the inpainting produced non-finite values (NaN or inf)")
     save_png(result[0], Path(cfg.output_dir) / f"{image_path.stem}.png")
     return done
 
@@ -186,8 +226,14 @@ def predict(cfg: DictConfig) -> int:
         pairs = find_inputs(Path(cfg.input_dir), companions)
         model = load_inpainting_module(cfg.ckpt_path, map_location=device, **(cfg.model_overrides or {}))
         model.use_colorization(cfg.colorization, recolor=cfg.recolor)
-    except FileNotFoundError as err:
-        # A wrong path on the command line: its message says what to pass, a traceback would bury it.
+        if cfg.get("guide") and not hasattr(model, "inpaint_guided"):
+            raise ValueError(
+                f"guide= needs a guided-inpainting checkpoint (experiment=blockwise_guided); {cfg.ckpt_path} "
+                f"holds a {type(model).__name__}"
+            )
+    except (FileNotFoundError, ValueError) as err:
+        # A wrong path or setting on the command line: its message says what to pass, a traceback would
+        # bury it.
         log.error("%s", err)
         return 2
     failures = predict_folder(model, pairs, cfg, device)

@@ -112,10 +112,10 @@ def coco_tree(root: Path, per_split: int = 3, test: bool = True) -> dict[str, li
     return splits
 
 
-def coco_objects_tree(root: Path, n: int = 4, size: int = 64) -> Path:
-    """train2017/ with n images, each holding one rectangular object of its own colour on a background of
-    another, and annotations/instances_train2017.json with the objects as polygons; returns the
-    annotation file. Object k covers rows 16:40 and columns 8+4k:32+4k (24×24 px)."""
+def coco_objects_tree(root: Path, n: int = 4, size: int = 64, folder: str = "train2017") -> Path:
+    """<folder>/ with n images, each holding one rectangular object of its own colour on a background of
+    another, and annotations/instances_<folder>.json with the objects as polygons; returns the annotation
+    file. Object k covers rows 16:40 and columns 8+4k:32+4k (24×24 px)."""
     images, annotations = [], []
     for k in range(n):
         pixels = np.zeros((size, size, 3), np.uint8)
@@ -123,8 +123,8 @@ def coco_objects_tree(root: Path, n: int = 4, size: int = 64) -> Path:
         top, left = 16, 8 + 4 * k
         pixels[top : top + 24, left : left + 24] = (230, 30 + 40 * k, 60)
         name = f"{k + 1:012d}.jpg"
-        (root / "train2017").mkdir(parents=True, exist_ok=True)
-        Image.fromarray(pixels).save(root / "train2017" / name, quality=100)
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / folder / name, quality=100)
         images.append({"id": k + 1, "file_name": name, "height": size, "width": size})
         polygon = [left, top, left + 24, top, left + 24, top + 24, left, top + 24]
         annotations.append(
@@ -138,7 +138,7 @@ def coco_objects_tree(root: Path, n: int = 4, size: int = 64) -> Path:
                 "iscrowd": 0,
             }
         )
-    path = root / "annotations" / "instances_train2017.json"
+    path = root / "annotations" / f"instances_{folder}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "thing"}]})
@@ -223,6 +223,8 @@ def eii_datasets(root: Path) -> Path:
     celebahq_tree(root / "CelebAMask-HQ", n=3004)
     dtd_tree(root, per_category=284)
     coco_tree(root / "coco", per_split=4)
+    for folder in ("train2017", "val2017"):  # object annotations for guided inpainting
+        coco_objects_tree(root / "coco", folder=folder)
     celeba_tree(root / "celeba", n=10)
     nvidia_masks_tree(root)
     return root

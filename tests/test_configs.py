@@ -289,6 +289,13 @@ BLOCKWISE = (
 EXPERIMENTS = {
     "blockwise": (*BLOCKWISE, "data=coco"),
     "blockwise_ablations": BLOCKWISE,
+    "blockwise_guided": (
+        *TINY_MODELS["blockwise"],
+        "data.size=32",
+        "model.schedule.head_iterations=1",
+        "model.schedule.block_iterations=1",
+        "trainer.max_steps=-1",
+    ),
     "blockwise_table3": (
         *BLOCKWISE,
         "test_sets.centre.eval_transform.transforms=" + TINY_IMAGES,

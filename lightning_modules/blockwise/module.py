@@ -89,15 +89,19 @@ class BlockwiseInpainting(GANInpaintingModule):
         perceptual, _ = self.reconstruction([(output + 1) / 2], (target + 1) / 2)
         return perceptual
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        hp = self.hparams
-        phase = self.enter_phase()
+    def training_inputs(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(generator input, target, restored image, where it was restored), images in [-1, 1]."""
         image, mask = batch["image"], batch["mask"]
         condition = self.network_input(image, mask)
         target = self.bottleneck.target(image) * 2 - 1
         restored = composite(self.generator(condition), target, mask)  # §3: only the hole is kept
-        fakes = self.discriminator.fake_labels(mask)
+        return condition, target, restored, mask
 
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        hp = self.hparams
+        phase = self.enter_phase()
+        condition, target, restored, mask = self.training_inputs(batch)
+        fakes = self.discriminator.fake_labels(mask)
         with self.optimizing("d") as loss:
             real = self.discriminator(torch.cat([condition, target], dim=1))
             fake = self.discriminator(torch.cat([condition, restored.detach()], dim=1))
@@ -117,9 +121,12 @@ class BlockwiseInpainting(GANInpaintingModule):
             loss.add(
                 hp.reconstruction, self.reconstruction_loss(restored, target, mask), hp.reconstruction_weight
             )
+        self.advance(phase)
+
+    def advance(self, phase: Phase) -> None:
+        """After a batch: count it, and put the generator in the next iteration's state (a checkpoint
+        written now resumes into it; after the last batch the generator is fully grown, α = 1)."""
         self.iteration += 1
-        # The state of the next iteration: a checkpoint written now resumes into it, and after the last
-        # batch the generator is fully grown (α = 1) for inference.
         next_phase = self.phase()
         self.generator.grow(next_phase.blocks, next_phase.fade)
         self.log_dict(
