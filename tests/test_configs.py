@@ -288,6 +288,7 @@ BLOCKWISE = (
 # What each experiment needs to run one batch here, besides its first sweep job and ONE_BATCH.
 EXPERIMENTS = {
     "blockwise": (*BLOCKWISE, "data=coco"),
+    "blockwise_512": (*BLOCKWISE, "data=coco"),
     "blockwise_ablations": BLOCKWISE,
     "blockwise_guided": (
         *TINY_MODELS["blockwise"],
