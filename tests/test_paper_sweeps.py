@@ -80,7 +80,7 @@ def test_table1_every_backbone_bottleneck_and_dataset(tmp_path, data_dir):
         rows = list(csv.reader(f))
     assert "EII Table 1" in result.stdout
     header, body = rows[0], rows[1:]
-    assert header == ["method (bottleneck)"] + [
+    assert header == ["backbone (bottleneck)"] + [
         f"{d}/{m}" for d in DATASETS for m in ("psnr", "ssim", "lpips")
     ]
     assert sorted(row[0] for row in body) == sorted(f"{b} {f}" for b in BACKBONES for f in ("rgb", "mono"))
