@@ -86,7 +86,7 @@ def test_table3_head_and_final_on_random_and_centre_regions(tmp_path, data_dir):
         "method",
         *(f"{d}/{m}" for d in ("coco", "centre") for m in ("l1_sum", "l2_sum", "ssim")),
     ]
-    assert [row[0] for row in rows[1:]] == ["generator_head", "final"]
+    assert [row[0] for row in rows[1:]] == ["blockwise generator_head", "blockwise final"]
     for row in rows[1:]:
         assert all(value not in ("missing", "n/a", "") for value in row[1:]), row
     assert "838.3" in markdown  # the paper's final centre ℓ1 beside the run's
@@ -119,3 +119,40 @@ def test_ablations_every_variant(tmp_path, data_dir):
     ]
     for row in rows[1:]:
         assert all(value not in ("missing", "n/a", "") for value in row[1:]), row
+
+
+def test_table3_with_the_suite_s_other_methods_in_one_report(tmp_path, data_dir):
+    """blockwise_table3_methods trains the other methods as published and tests them on Table 3's protocol;
+    report.py over both sweeps' folders prints one table (one backbone here: the plumbing is the same)."""
+    centre = ("test_sets.centre.eval_transform.transforms=" + TINY_IMAGES, "test_sets.centre.num_workers=0")
+    common = TINY[:8]  # the trainer, loader and image sizes; the model settings are block-wise's
+    run(
+        "train.py",
+        "-m",
+        "experiment=blockwise_table3",
+        *TINY,
+        *centre,
+        "model/blockwise_variant=final",
+        f"paths.data_dir={data_dir}",
+        f"hydra.sweep.dir={tmp_path / 'blockwise'}",
+    )
+    run(
+        "train.py",
+        "-m",
+        "experiment=blockwise_table3_methods",
+        "backbone=gatedconv",
+        *common,
+        *centre,
+        "trainer.max_steps=2",
+        "model.generator.cnum=8",
+        "model.discriminator.cnum=8",
+        f"paths.data_dir={data_dir}",
+        f"hydra.sweep.dir={tmp_path / 'methods'}",
+    )
+    result = run("report.py", str(tmp_path / "blockwise"), str(tmp_path / "methods"), "--out", str(tmp_path))
+    with open(tmp_path / "report.csv") as f:
+        rows = list(csv.reader(f))
+    assert [row[0] for row in rows[1:]] == ["blockwise final", "gatedconv"]
+    for row in rows[1:]:
+        assert all(value not in ("missing", "n/a", "") for value in row[1:]), row
+    assert "Block-wise Table 3" in result.stdout

@@ -297,6 +297,13 @@ EXPERIMENTS = {
         "model.schedule.block_iterations=1",
         "trainer.max_steps=-1",
     ),
+    "blockwise_table3_methods": (
+        *TINY_MODELS["gatedconv"],
+        *EII_DATA,
+        "test_sets.centre.eval_transform.transforms=" + TINY_IMAGES,
+        "test_sets.centre.test_limit=2",
+        "test_sets.centre.num_workers=0",
+    ),
     "blockwise_table3": (
         *BLOCKWISE,
         "test_sets.centre.eval_transform.transforms=" + TINY_IMAGES,

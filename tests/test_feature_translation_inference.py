@@ -170,6 +170,37 @@ def test_feature2image_input_modes_do_what_they_say(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
+def test_a_mixture_run_fine_tunes_a_ground_truth_run(tmp_path):
+    ground_truth = trained_checkpoint("feature2image", tmp_path / "g2.ckpt")  # Fig. 8c
+    g1 = trained_checkpoint("image2feature", tmp_path / "g1.ckpt")
+    tuned = stage(
+        "feature2image",
+        64,
+        "model.input=mixture",
+        f"model.image2feature_ckpt={g1}",
+        f"model.init_from={ground_truth}",
+    )
+    started = {}
+    # the weights training starts from (after on_fit_start), copied before the first step
+    tuned.on_train_start = lambda: started.update(
+        {name: value.clone() for name, value in tuned.generator.state_dict().items()}
+    )
+    image, mask = centre_hole(64, 32)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(tuned.train(), repeated_batch_loader({"image": image, "mask": mask}, 1))
+    expected = load_inpainting_module(ground_truth).generator.state_dict()
+    assert started.keys() == expected.keys()
+    assert all(torch.equal(started[name], value) for name, value in expected.items())
+
+
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 def test_the_cli_joins_trained_stages_into_one_checkpoint(tmp_path):
     g1 = trained_checkpoint("image2feature", tmp_path / "g1.ckpt")
     g2 = trained_checkpoint("feature2image", tmp_path / "g2.ckpt")
