@@ -13,7 +13,6 @@ box is the object's bounding box grown by `margin` of its sides on each side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +26,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from datamodules.datasets.coco import COCO
 from datamodules.image_io import read_image
 from datamodules.seeding import AUGMENT_STREAM, rng_for
+from utils.box import Box
 
 MIN_LAB_STD = 5.0  # Lab units (L spans 0–100)
-
-
-@dataclass(frozen=True)
-class Box:
-    """Rows top:bottom, columns left:right (end exclusive)."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @staticmethod
-    def around(mask: Tensor, margin: float) -> Box:
-        rows, cols = mask.amax(dim=1).nonzero(), mask.amax(dim=0).nonzero()
-        top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        grow_h, grow_w = round(margin * (bottom - top)), round(margin * (right - left))
-        height, width = mask.shape
-        return Box(
-            max(0, top - grow_h),
-            max(0, left - grow_w),
-            min(height, bottom + grow_h),
-            min(width, right + grow_w),
-        )
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.bottom - self.top, self.right - self.left
 
 
 def transfer_colors(image: Tensor, where: Tensor, reference: Tensor) -> Tensor:
@@ -125,7 +98,14 @@ class GuidedComposites(Dataset):
         guide, _ = self._resized(self.objects.load(other)[0])
         if not bool(obj.any()):  # an object too thin to survive the resize: the box of one pixel
             obj[self.size // 2, self.size // 2] = True
-        box = Box.around(obj, self.margin)
+        tight = Box.bounding(obj)
+        grow_h, grow_w = (round(self.margin * side) for side in tight.size)
+        box = Box(
+            max(0, tight.top - grow_h),
+            max(0, tight.left - grow_w),
+            min(self.size, tight.bottom + grow_h),
+            min(self.size, tight.right + grow_w),
+        )
         height, width = box.size
         # I_o, color-transferred from I_g, pasted onto I_g at a random place with its box around it
         top = int(rng.integers(self.size - height + 1))

@@ -17,7 +17,6 @@ A photo no larger than `max_side` is inpainted whole, as before.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,38 +25,9 @@ from scipy import ndimage
 from torch import Tensor
 
 from lightning_modules.colorization.colorizer import Hints
+from utils.box import Box
 
 Inpaint = Callable[[Tensor, Tensor, Hints | None], Tensor]
-
-
-@dataclass(frozen=True)
-class Box:
-    """Rows top:bottom, columns left:right (end exclusive)."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.bottom - self.top, self.right - self.left
-
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.top, self.bottom), slice(self.left, self.right)
-
-    def grown(self, margin: int, minimum: int, height: int, width: int) -> Box:
-        """Grown by `margin` on every side, then to at least `minimum` per axis, inside the image."""
-
-        def axis(start: int, end: int, limit: int) -> tuple[int, int]:
-            start, end = max(0, start - margin), min(limit, end + margin)
-            want = min(max(minimum, end - start), limit)
-            start = min(max(0, start - (want - (end - start)) // 2), limit - want)
-            return start, start + want
-
-        top, bottom = axis(self.top, self.bottom, height)
-        left, right = axis(self.left, self.right, width)
-        return Box(top, left, bottom, right)
 
 
 class HoleRegions:

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lightning_modules.colorization.colorizer import Hints
-from lightning_modules.hole_crops import Box, HoleRegions, inpaint_in_crops
+from lightning_modules.hole_crops import HoleRegions, inpaint_in_crops
+from utils.box import Box
 
 
 class Recorder:
