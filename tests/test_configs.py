@@ -39,6 +39,7 @@ BUILT_GROUPS = {
     "model",
     "model/variant",
     "model/blockwise_variant",
+    "model/feature_translation_stage",
     "mask",
     "colorization",
     "colorizer",
@@ -79,6 +80,12 @@ TINY_MODELS = {
         "model.generator.bottleneck_size=8",
         "model.generator.coarse_size=64",
     ),
+    "feature_translation": (
+        "model.generator.channels=4",
+        "model.generator.max_channels=8",
+        "model.discriminator.channels=4",
+        "model.vgg_weights=random",
+    ),
     "deepgin": (
         "model.generator.width=4",
         "model.discriminator.ndf=8",
@@ -88,7 +95,11 @@ TINY_MODELS = {
 }
 
 # groups that change one method's model, and that method
-MODEL_SUBGROUPS = {"model/variant": "deepgin", "model/blockwise_variant": "blockwise"}
+MODEL_SUBGROUPS = {
+    "model/variant": "deepgin",
+    "model/blockwise_variant": "blockwise",
+    "model/feature_translation_stage": "feature_translation",
+}
 
 
 def yaml_files() -> set[Path]:
@@ -290,6 +301,7 @@ EXPERIMENTS = {
     "blockwise": (*BLOCKWISE, "data=coco"),
     "blockwise_512": (*BLOCKWISE, "data=coco"),
     "blockwise_ablations": BLOCKWISE,
+    "feature_translation": (*TINY_MODELS["feature_translation"], "model.generator.image_size=32"),
     "blockwise_guided": (
         *TINY_MODELS["blockwise"],
         "data.size=32",

@@ -1,9 +1,8 @@
 """Multi-scale patch discriminators (Block-wise paper §3.2): one PatchGAN per image scale (full, ½, ¼),
 each judging the whole image, conditioned on the incomplete input as in eq. 1, D(s, x).
 
-Each is pix2pix's 70×70 PatchGAN (Isola et al. 2017, ref. [30]): 4×4 convolutions 64-128-256 with stride 2,
-then 512 and 1 with stride 1, batch norm and LeakyReLU 0.2; scales are made with pix2pixHD's 3×3 stride-2
-average pooling (ref. [32]), which the paper's three-scale design follows.
+Each is pix2pix's 70×70 PatchGAN (ref. [30], common/patchgan.py); the scales and the padding of 2 are
+pix2pixHD's (ref. [32], 3×3 stride-2 average pooling), whose three-scale design the paper follows.
 """
 
 from __future__ import annotations
@@ -11,28 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from lightning_modules.blockwise.patch_labels import conv_geometry, fake_patches
-
-
-class PatchDiscriminator(nn.Module):
-    def __init__(self, in_channels: int, channels: int = 64, layers: int = 3):
-        super().__init__()
-        widths = [channels * min(2**i, 8) for i in range(layers + 1)]
-        modules: list[nn.Module] = [
-            nn.Conv2d(in_channels, widths[0], 4, stride=2, padding=2),
-            nn.LeakyReLU(0.2),
-        ]
-        for index, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
-            stride = 2 if index < layers else 1
-            modules += [
-                nn.Conv2d(c_in, c_out, 4, stride=stride, padding=2),
-                nn.BatchNorm2d(c_out),
-                nn.LeakyReLU(0.2),
-            ]
-        modules.append(nn.Conv2d(widths[-1], 1, 4, stride=1, padding=2))
-        self.layers = nn.Sequential(*modules)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
+from lightning_modules.common.patchgan import PatchGAN
 
 
 class MultiScalePatchDiscriminator(nn.Module):
@@ -41,7 +19,7 @@ class MultiScalePatchDiscriminator(nn.Module):
 
     def __init__(self, in_channels: int, channels: int = 64, layers: int = 3, scales: int = 3):
         super().__init__()
-        self.scales = nn.ModuleList(PatchDiscriminator(in_channels, channels, layers) for _ in range(scales))
+        self.scales = nn.ModuleList(PatchGAN(in_channels, channels, layers, padding=2) for _ in range(scales))
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 
     def forward(self, x: Tensor) -> list[Tensor]:
