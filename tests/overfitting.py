@@ -1,9 +1,11 @@
-"""Shared by the overfit tests: the PSNR of a batch's holes."""
+"""Shared by the overfit tests: training on one repeated batch, and the PSNR of a batch's holes."""
 
 from __future__ import annotations
 
+import pytorch_lightning as pl
 import torch
 
+from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.base import InpaintingModule
 
 
@@ -12,3 +14,33 @@ def hole_psnr(model: InpaintingModule, image: torch.Tensor, mask: torch.Tensor) 
     result = model.inpaint(image, mask)
     mse = ((result - image) ** 2 * mask).sum() / (mask.sum() * image.shape[1])
     return float(10 * torch.log10(1 / mse))
+
+
+def bottleneck_hole_psnr(model: InpaintingModule, image: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR over the holes in the bottleneck's own space: RGB, or for mono the gray the network predicts,
+    before the per-image colorization (not what training fits). Evaluated in eval mode, so that spectral
+    norm's power iteration does not move."""
+    training = model.training
+    model.eval()
+    target = model.bottleneck.target(image)
+    result = model.predict_output(image, mask) * mask + target * (1 - mask)
+    model.train(training)
+    mse = ((result - target) ** 2 * mask).sum() / (mask.sum() * target.shape[1])
+    return float(10 * torch.log10(1 / mse))
+
+
+def fit_repeated(model: pl.LightningModule, batch: dict, batches: int, **trainer_args) -> pl.Trainer:
+    """Trains `model` on `batch` seen `batches` times, through its real training step in a bare CPU Trainer
+    (no logger, checkpoints, progress bar or summary)."""
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **trainer_args,
+    )
+    trainer.fit(model, repeated_batch_loader(batch, batches))
+    return trainer

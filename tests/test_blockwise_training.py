@@ -12,19 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import hole_psnr
+from overfitting import bottleneck_hole_psnr, fit_repeated
 from suite_cli import run
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
-from datamodules.repeated_batch import repeated_batch_loader
-from lightning_modules.blockwise.module import BlockwiseInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-HEAD, BLOCK = 500, 40  # iterations: the head's, then each of the three blocks'
+HEAD, BLOCK = 700, 40  # iterations: the head's, then each of the three blocks'
 TEXTURES = (0, 7)
 NETWORKS = (
     "model.generator.channels=[16,32,64]",
@@ -33,19 +30,6 @@ NETWORKS = (
     "model.patch_perceptual.backbone_weights=random",
 )
 SCHEDULE = (f"model.schedule.head_iterations={HEAD}", f"model.schedule.block_iterations={BLOCK}")
-
-
-def fit(model: BlockwiseInpainting, batch: dict, iterations: int) -> None:
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=2 * iterations,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader(batch, iterations))
 
 
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
@@ -70,33 +54,21 @@ def test_head_then_grown_model_overfit_one_batch(bottleneck):
     image, mask = batch["image"], batch["mask"]
     # the paper's masks: one or two rectangles with sides 1/4–1/2 of the image
     assert 0.05 < float(mask.mean()) < 0.5
-    score = (
-        (lambda: hole_psnr(model, image, mask))
-        if bottleneck == "rgb"
-        else (lambda: gray_hole_psnr(model, image, mask))
-    )
+
+    def score() -> float:
+        return bottleneck_hole_psnr(model, image, mask)
 
     start = score()
-    fit(model, batch, HEAD)
+    fit_repeated(model, batch, HEAD)
     head = score()
     # the head's last batch is behind it; r1 is in place at weight 0, so this is still the head's output
     assert (int(model.generator.active_blocks), float(model.generator.fade)) == (1, 0.0)
     assert head > start + 15, (start, head)
-    fit(model, batch, 3 * BLOCK)  # continues the schedule: blocks r1…r3 fade in
+    fit_repeated(model, batch, 3 * BLOCK)  # continues the schedule: blocks r1…r3 fade in
     grown = score()
     print(f"{bottleneck}: hole PSNR {start:.2f} → head {head:.2f} → grown {grown:.2f} dB")
     assert int(model.generator.active_blocks) == 3 and float(model.generator.fade) == 1.0
     assert grown > start + 15
-
-
-def gray_hole_psnr(model, image, mask) -> float:
-    """The monochromic bottleneck's own space (its gray), where the network overfits; colorization is a
-    separate per-image stage."""
-    with torch.no_grad():
-        output = model.predict_output(image, mask)
-    target = model.bottleneck.target(image)
-    mse = ((output - target) ** 2 * mask).sum() / mask.sum()
-    return float(10 * torch.log10(1 / mse))
 
 
 TINY_RUN = (

@@ -14,14 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from overfitting import bottleneck_hole_psnr, fit_repeated
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
-from datamodules.repeated_batch import repeated_batch_loader
-from lightning_modules.base import composite
 from lightning_modules.edgeconnect.module import EdgeConnectInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -49,16 +47,6 @@ OVERRIDES = [
 ]
 
 
-def hole_psnr(model: EdgeConnectInpainting, image: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR over the missing pixels of the batch, in the bottleneck's space."""
-    model.eval()
-    target = model.bottleneck.target(image)
-    result = composite(model.predict_output(image, mask), target, mask)
-    model.train()
-    mse = ((result - target) ** 2 * mask).sum() / (mask.sum() * target.shape[1])
-    return float(10 * torch.log10(1 / mse))
-
-
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 @pytest.mark.parametrize("bottleneck", ["rgb", "mono"])
 def test_edgeconnect_overfits_one_batch_through_the_trainer(bottleneck: str) -> None:
@@ -75,19 +63,10 @@ def test_edgeconnect_overfits_one_batch_through_the_trainer(bottleneck: str) -> 
     image, mask = batch["image"], batch["mask"]
     assert image.shape == (len(TEXTURES), 3, 64, 64) and 0.2 < float(mask.mean()) < 0.5
 
-    start = hole_psnr(model, image, mask)
+    start = bottleneck_hole_psnr(model, image, mask)
     before = {name: [p.detach().clone() for p in model.network(name).parameters()] for name in model.networks}
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader(batch, ITERATIONS))
-    final = hole_psnr(model, image, mask)
+    trainer = fit_repeated(model, batch, ITERATIONS)
+    final = bottleneck_hole_psnr(model, image, mask)
     print(f"{bottleneck}: hole PSNR {start:.2f} dB -> {final:.2f} dB after {ITERATIONS} batches")
 
     assert trainer.global_step == 4 * ITERATIONS  # all four networks stepped on every batch

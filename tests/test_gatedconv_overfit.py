@@ -10,14 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import hole_psnr
+from overfitting import fit_repeated, hole_psnr
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.gatedconv.module import GatedConvInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -59,16 +57,7 @@ def test_gatedconv_overfits_one_batch_through_the_trainer():
     start = hole_psnr(model, image, mask)
     # Parameters only: spectral norm's power-iteration buffers change on any forward pass.
     discriminator = {name: value.detach().clone() for name, value in model.discriminator.named_parameters()}
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=2 * ITERATIONS,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader(batch, ITERATIONS))
+    trainer = fit_repeated(model, batch, ITERATIONS)
     final = hole_psnr(model, image, mask)
     print(f"hole PSNR {start:.2f} dB -> {final:.2f} dB after {ITERATIONS} batches")
 

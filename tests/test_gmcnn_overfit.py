@@ -18,9 +18,9 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from overfitting import bottleneck_hole_psnr, fit_repeated
 
-from datamodules.repeated_batch import repeated_batch_loader
-from lightning_modules.base import composite, load_inpainting_module
+from lightning_modules.base import load_inpainting_module
 from lightning_modules.gmcnn.module import GMCNNInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -48,15 +48,6 @@ def smooth_image() -> torch.Tensor:
     y, x = np.mgrid[0:SIZE, 0:SIZE] / SIZE
     rgb = [0.5 + 0.4 * np.sin(3 * x + 1), 0.5 + 0.4 * np.cos(2.5 * y), 0.5 + 0.3 * np.sin(2 * (x + y))]
     return torch.tensor(np.stack(rgb), dtype=torch.float32)
-
-
-def hole_psnr(model: GMCNNInpainting, image: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR over the holes in the bottleneck's own space (RGB, or the gray that mono predicts, before the
-    per-image colorization, which is no part of what GMCNN trains): the composite against the target."""
-    target = model.bottleneck.target(image)
-    result = composite(model.predict_output(image, mask), target, mask)
-    mse = ((result - target) ** 2 * mask).sum() / (mask.sum() * target.shape[1])
-    return float(10 * torch.log10(1 / mse))
 
 
 class StageProbe(pl.Callback):
@@ -91,21 +82,11 @@ def test_gmcnn_overfits_one_batch_through_both_stages(bottleneck: str, tmp_path:
     image = smooth_image().expand(len(mask), -1, -1, -1).contiguous()
     assert float(mask.mean()) == 0.25  # one 32² square each
 
-    start = hole_psnr(model, image, mask)
+    start = bottleneck_hole_psnr(model, image, mask)
     discriminator = {name: value.detach().clone() for name, value in model.discriminator.named_parameters()}
     probe = StageProbe()
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=PRETRAIN + FINETUNE * (D_STEPS + 1),
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[probe],
-    )
-    trainer.fit(model, repeated_batch_loader({"image": image, "mask": mask}, PRETRAIN + FINETUNE))
-    final = hole_psnr(model, image, mask)
+    trainer = fit_repeated(model, {"image": image, "mask": mask}, PRETRAIN + FINETUNE, callbacks=[probe])
+    final = bottleneck_hole_psnr(model, image, mask)
     print(f"{bottleneck}: hole PSNR {start:.2f} dB -> {final:.2f} dB after {PRETRAIN} + {FINETUNE} batches")
 
     # Pre-training: one G step per batch, D untouched; fine-tuning: D_STEPS D steps and one G step.

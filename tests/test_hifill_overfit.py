@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from overfitting import bottleneck_hole_psnr, fit_repeated
 
-from datamodules.repeated_batch import repeated_batch_loader
 from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.hifill.module import HiFillInpainting
 
@@ -48,15 +47,6 @@ def smooth_image() -> torch.Tensor:
     return torch.tensor(np.stack(rgb), dtype=torch.float32)
 
 
-def hole_psnr(model: HiFillInpainting, image: torch.Tensor, mask: torch.Tensor) -> float:
-    """PSNR over the holes in the bottleneck's own space (gray for mono: the network's output before
-    the per-image colorization, which is not trained here)."""
-    target = model.bottleneck.target(image)
-    result = model.predict_output(image, mask) * mask + target * (1 - mask)
-    mse = ((result - target) ** 2 * mask).sum() / (mask.sum() * target.shape[1])
-    return float(10 * torch.log10(1 / mse))
-
-
 @pytest.mark.parametrize("bottleneck", ["rgb", "mono"])
 @pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
 def test_hifill_overfits_one_batch_through_the_trainer(bottleneck):
@@ -77,19 +67,10 @@ def test_hifill_overfits_one_batch_through_the_trainer(bottleneck):
     batch = {"image": image, "mask": mask.float()}
     assert 0.2 < float(mask.float().mean()) < 0.6
 
-    start = hole_psnr(model, image, mask)
+    start = bottleneck_hole_psnr(model, image, mask)
     critic = {name: value.detach().clone() for name, value in model.discriminator.named_parameters()}
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=4 * ITERATIONS,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader(batch, ITERATIONS))
-    final = hole_psnr(model, image, mask)
+    trainer = fit_repeated(model, batch, ITERATIONS)
+    final = bottleneck_hole_psnr(model, image, mask)
     print(f"{bottleneck}: hole PSNR {start:.2f} dB -> {final:.2f} dB after {ITERATIONS} batches")
 
     assert trainer.global_step == 4 * ITERATIONS  # 3 critic steps and a generator step on every batch
