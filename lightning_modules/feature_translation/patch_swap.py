@@ -4,9 +4,9 @@ by the boundary patch of highest normalized cross-correlation, and overlapping p
 The search is the paper's parallel form: the boundary patches, normalized, are the filters of one
 convolution, so each location gets its cross-correlation with every candidate at once (‖p‖ of the
 hole patch is the same for all candidates of a location, so it does not change the argmax and is left
-out). Pasting the winners back is the transposed convolution with one-hot weights,
-computed as `fold` (col2im), which is that operation without materializing the one-hot volume. Only hole
-positions change; known positions keep their features.
+out). Pasting the winners back is the transposed convolution with one-hot weights, computed as nine
+gathers of the winners' values, which is that operation without the one-hot volume. Only hole positions
+change; known positions keep their features.
 """
 
 from __future__ import annotations
@@ -43,15 +43,16 @@ def _swap_one(features: Tensor, hole: Tensor, max_scores: int) -> Tensor:
     channels, height, width = features.shape
     if not bool(hole.any()):
         return features
-    # Candidates: valid (unpadded) 3×3 windows, in F.unfold's row-major order, with no missing position.
+    # Candidates: valid (unpadded) 3×3 windows, in row-major order of their top-left corner, with no missing
+    # position; their norms from 3×3 sums of the squared features (no unfolded copy of the map).
     holed = F.max_pool2d(hole[None].float(), PATCH, stride=1)[0, 0] > 0
-    patches = F.unfold(features[None], PATCH)[0].T  # (H-2)(W-2) × (C·9)
     if bool(holed.all()):
         raise ValueError(
             f"patch-swap needs known 3×3 patches, but the hole leaves none in this {height}×{width} "
             "feature map: use a smaller hole or a finer feature layer"
         )
-    inverse_norm = torch.where(holed, 0.0, 1 / patches.norm(dim=1).view_as(holed).clamp_min(1e-12))
+    energy = F.avg_pool2d(features.square().sum(dim=0)[None, None], PATCH, stride=1)[0, 0] * PATCH**2
+    inverse_norm = torch.where(holed, 0.0, energy.clamp_min(1e-24).rsqrt())
     # Locations whose zero-padded patch touches the hole: the ones that get swapped.
     swapped = F.max_pool2d(hole[None].float(), PATCH, stride=1, padding=1)[0, 0] > 0
     index = torch.zeros(height, width, dtype=torch.long, device=features.device)
@@ -66,16 +67,21 @@ def _swap_one(features: Tensor, hole: Tensor, max_scores: int) -> Tensor:
         scores = _cross_correlations(queries, features) * inverse_norm
         scores = scores.masked_fill(holed, -torch.inf).flatten(2)
         index[top:bottom, left:right] = scores.argmax(dim=2)
-    # Paste: each swapped location contributes its winner's 3×3 patch; overlaps are averaged.
-    where = swapped.flatten()
-    columns = torch.zeros(
-        height * width, channels * PATCH * PATCH, dtype=features.dtype, device=features.device
-    )
-    columns[where] = patches[index.flatten()[where]]
-    summed = F.fold(columns.T[None], (height, width), PATCH, padding=1)[0]
-    counts = F.fold(
-        where.to(features.dtype).expand(PATCH * PATCH, -1)[None], (height, width), PATCH, padding=1
-    )[0]
+    # Paste: each swapped location (i, j) adds its winner's 3×3 patch, whose top-left corner is (r, c):
+    # position (i + a − 1, j + b − 1) gets features[:, r + a, c + b]; overlaps are averaged. This is the
+    # transposed convolution with one-hot weights, without the one-hot volume.
+    i, j = swapped.nonzero(as_tuple=True)
+    r, c = index[i, j] // (width - 2), index[i, j] % (width - 2)
+    summed = torch.zeros_like(features)
+    counts = torch.zeros(height, width, dtype=features.dtype, device=features.device)
+    for a in range(PATCH):
+        for b in range(PATCH):
+            y, x = i + a - 1, j + b - 1
+            inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            y, x = y[inside], x[inside]
+            # one offset sends distinct locations to distinct positions: no index repeats here
+            summed[:, y, x] += features[:, r[inside] + a, c[inside] + b]
+            counts[y, x] += 1
     return torch.where(hole.bool(), summed / counts.clamp_min(1), features)
 
 
