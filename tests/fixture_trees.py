@@ -158,6 +158,24 @@ def nvidia_masks_tree(root: Path, count: int = 6, size: int = 64) -> Path:
     return folder
 
 
+def imagenet_tree(root: Path, kaggle: bool = True) -> dict[str, list[Path]]:
+    """Two classes of two training images each and three validation images, in the Kaggle layout
+    (ILSVRC/Data/CLS-LOC/, flat val/) or torchvision's (train/ and val/<wnid>/ at the root)."""
+    base = root / "ILSVRC" / "Data" / "CLS-LOC" if kaggle else root
+    train = [
+        write_image(base / "train" / wnid / f"{wnid}_{i}.JPEG", seed=i)
+        for wnid in ("n01440764", "n01443537")
+        for i in range(2)
+    ]
+    val = [
+        write_image(
+            base / "val" / ("" if kaggle else "n01440764") / f"ILSVRC2012_val_{i:08d}.JPEG", seed=10 + i
+        )
+        for i in range(1, 4)
+    ]
+    return {"train": sorted(train), "val": sorted(val), "test": sorted(val)}
+
+
 def dtd_tree(root: Path, per_category: int = 4, folds: int = 10) -> dict[str, dict[str, list[Path]]]:
     """dtd/images/<category>/<category>_NNNN.jpg and dtd/labels/{train,val,test}{1..folds}.txt.
 

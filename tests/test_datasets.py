@@ -16,6 +16,7 @@ from fixture_trees import (
     coco_tree,
     dtd_tree,
     ffhq_tree,
+    imagenet_tree,
     paris_tree,
     places2_tree,
     write_image,
@@ -30,6 +31,7 @@ from datamodules.datasets.coco import COCO
 from datamodules.datasets.dtd import DTD
 from datamodules.datasets.ffhq import FFHQ
 from datamodules.datasets.image_folder import ImageFolder
+from datamodules.datasets.imagenet import ImageNet
 from datamodules.datasets.listing import seeded_split
 from datamodules.datasets.paris_streetview import ParisStreetView
 from datamodules.datasets.places2 import Places2
@@ -415,3 +417,16 @@ def test_coco_without_test2017_says_how_to_test_on_val(tmp_path):
     assert COCO(str(tmp_path), test_dir="val2017").split("test").paths == expected["val"]
     with pytest.raises(DatasetLayoutError, match="annotations/instances_train2017.json is missing"):
         COCO(str(tmp_path)).annotation_file("train")
+
+
+@pytest.mark.parametrize("kaggle", [True, False], ids=["kaggle", "torchvision"])
+def test_imagenet_cls_loc_layouts(tmp_path, kaggle):
+    expected = imagenet_tree(tmp_path, kaggle=kaggle)
+    source = ImageNet(str(tmp_path))
+    for name in ("train", "val", "test"):
+        assert source.split(name).paths == expected[name]
+
+
+def test_imagenet_without_its_folders_shows_the_layout(tmp_path):
+    with pytest.raises(DatasetLayoutError, match=r"no train/ folder .*ILSVRC/Data/CLS-LOC"):
+        ImageNet(str(tmp_path)).split("train")
