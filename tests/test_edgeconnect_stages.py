@@ -12,8 +12,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from overfitting import fit_repeated
 
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.edgeconnect.module import EdgeConnectInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -63,18 +63,7 @@ def clone(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def fit(model: EdgeConnectInpainting, root: Path, batches: int) -> tuple[WeightsAtStart, Path]:
     start = WeightsAtStart()
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=root,
-        callbacks=[start],
-    )
-    trainer.fit(model, repeated_batch_loader(batch(), batches))
+    trainer = fit_repeated(model, batch(), batches, default_root_dir=root, callbacks=[start])
     checkpoint = root / "last.ckpt"
     trainer.save_checkpoint(checkpoint)
     return start, checkpoint

@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from overfitting import fit_repeated
 
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.feature_translation.color_alignment import align_colors, boundary_band
 from lightning_modules.feature_translation.module import Feature2ImageInpainting, Image2FeatureInpainting
@@ -112,15 +111,7 @@ def trained_checkpoint(name: str, path: Path) -> Path:
     """A stage at 64 after one real training batch (a D and a G step), saved by the Trainer."""
     torch.manual_seed(0)
     image, mask = centre_hole(64, 32)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(stage(name, 64).train(), repeated_batch_loader({"image": image, "mask": mask}, 1))
+    trainer = fit_repeated(stage(name, 64).train(), {"image": image, "mask": mask}, 1)
     trainer.save_checkpoint(path)
     return path
 
@@ -186,15 +177,7 @@ def test_a_mixture_run_fine_tunes_a_ground_truth_run(tmp_path):
         {name: value.clone() for name, value in tuned.generator.state_dict().items()}
     )
     image, mask = centre_hole(64, 32)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(tuned.train(), repeated_batch_loader({"image": image, "mask": mask}, 1))
+    fit_repeated(tuned.train(), {"image": image, "mask": mask}, 1)
     expected = load_inpainting_module(ground_truth).generator.state_dict()
     assert started.keys() == expected.keys()
     assert all(torch.equal(started[name], value) for name, value in expected.items())

@@ -9,13 +9,12 @@ import copy
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from overfitting import fit_repeated
 from torch import nn
 
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.common.patchgan import PatchGAN
 from lightning_modules.feature_translation.feature2image import Feature2ImageGenerator
 from lightning_modules.feature_translation.image2feature import (
@@ -123,15 +122,7 @@ def test_image2feature_losses_equal_a_direct_computation():
     mask = torch.zeros(2, 1, 32, 32)
     mask[..., 8:24, 8:24] = 1
     before = copy.deepcopy(model)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader({"image": image, "mask": mask}, 1))
+    trainer = fit_repeated(model, {"image": image, "mask": mask}, 1)
     logged = trainer.callback_metrics
 
     incomplete = (image * 2 - 1) * (1 - mask)  # I_0

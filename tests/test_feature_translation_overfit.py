@@ -15,10 +15,9 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import hole_psnr
+from overfitting import fit_repeated, hole_psnr
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.feature_translation.module import Feature2ImageInpainting, Image2FeatureInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -54,16 +53,7 @@ def compose_model(stage: str, bottleneck: str, *overrides: str):
 
 
 def fit(model: pl.LightningModule, batch: dict, iterations: int) -> None:
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=2 * iterations,  # D and G each step once per batch
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader(batch, iterations))
+    trainer = fit_repeated(model, batch, iterations)
     assert trainer.global_step == 2 * iterations
 
 

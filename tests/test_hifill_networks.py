@@ -8,13 +8,12 @@ import copy
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from overfitting import fit_repeated
 
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.hifill.attention_transfer import attention_scores, transfer
 from lightning_modules.hifill.light_weight_gated_conv import LWGC, same_padding, tf_resize_bilinear
 
@@ -133,15 +132,7 @@ def test_logged_losses_equal_a_direct_computation():
     mask = torch.zeros(2, 1, 64, 64)
     mask[0, :, 10:30, 20:50], mask[1, :, 40:60, 5:25] = 1, 1
     before = copy.deepcopy(model)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_steps=4,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, repeated_batch_loader({"image": image, "mask": mask}, 1))
+    trainer = fit_repeated(model, {"image": image, "mask": mask}, 1)
     logged = trainer.callback_metrics
 
     coarse, refined, _ = before.generate(image, mask)
