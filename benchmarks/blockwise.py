@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import argparse
 
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
+from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
 
 from lightning_modules.blockwise.module import BlockwiseInpainting
-from utils.resolvers import REPO_ROOT, register_resolvers
 
 
 def build(iteration: int) -> BlockwiseInpainting:
     """The model at `iteration` of Algorithm 1 (0: the head; past the head's 150,000: grown)."""
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "train", overrides=["experiment=blockwise", "model.patch_perceptual.backbone_weights=random"]
-        )
-    model = instantiate(cfg.model)
+    model = build_model(["experiment=blockwise", "model.patch_perceptual.backbone_weights=random"])
     model.iteration.fill_(iteration)
     phase = model.phase()
     model.generator.grow(phase.blocks, phase.fade)  # what training's first batch would do; inference too

@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
-
-from utils.resolvers import REPO_ROOT
-
-
-def build(overrides: list[str]) -> torch.nn.Module:
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        return instantiate(compose("train", overrides=overrides).model)
+from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
 
 
 def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: bool) -> float:
     """Batches per second in one stage (one epoch of it)."""
     stage = [f"model.warmup_epochs={int(warmup_stage)}", "model.constant_epochs=1", "model.decay_epochs=0"]
     return training_batches_per_second(
-        build([*overrides, *stage]),
+        build_model([*overrides, *stage]),
         fixed_batch(args.size, args.batch_size),
         args.batches,
         args.warmup,
@@ -41,7 +31,7 @@ def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: 
 def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:
     batch = fixed_batch(args.size, args.batch_size)
     return inference_images_per_second(
-        build(overrides), batch, args.batches, args.warmup, args.device, args.precision
+        build_model(overrides), batch, args.batches, args.warmup, args.device, args.precision
     )
 
 

@@ -12,17 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
-
-from utils.resolvers import REPO_ROOT
-
-
-def build(overrides: list[str]) -> torch.nn.Module:
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        return instantiate(compose("train", overrides=overrides).model)
+from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
 
 
 def main() -> None:
@@ -50,7 +40,7 @@ def main() -> None:
     ]
     setting = f"EdgeConnect cnum={args.cnum} {args.bottleneck} {args.size}² batch {args.batch_size} on {args.device} ({args.precision})"
     for stage in args.stages.split(","):
-        model = build([*overrides, f"model.stage={stage}"])
+        model = build_model([*overrides, f"model.stage={stage}"])
         batch = fixed_batch(args.size, args.batch_size)
         rate = training_batches_per_second(
             model, batch, args.batches, args.warmup, accelerator, args.precision
@@ -58,7 +48,7 @@ def main() -> None:
         print(f"{setting}: stage {stage} {rate:.3f} steps/s ({1000 / rate:.0f} ms per batch)", flush=True)
     batch = fixed_batch(args.size, args.batch_size)
     rate = inference_images_per_second(
-        build(overrides), batch, args.batches, args.warmup, accelerator, args.precision
+        build_model(overrides), batch, args.batches, args.warmup, accelerator, args.precision
     )
     print(f"{setting}: inference {rate:.2f} images/s ({1000 / rate:.0f} ms per image)")
 

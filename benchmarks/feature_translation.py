@@ -14,12 +14,10 @@ import argparse
 import time
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from training_speed import build_model
 
 import lightning_modules.feature_translation.module as translation
 from lightning_modules.feature_translation.multiscale_inference import MultiScaleFeatureTranslation
-from utils.resolvers import REPO_ROOT
 
 SCALES = (128, 256, 512)
 
@@ -31,8 +29,7 @@ def stage(name: str, size: int) -> torch.nn.Module:
         f"model.generator.image_size={size}",
         "model.vgg_weights=random",
     ]
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        return instantiate(compose("train", overrides=overrides).model).eval()
+    return build_model(overrides).eval()
 
 
 def synchronize(device: str) -> None:

@@ -14,17 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
-
-from utils.resolvers import REPO_ROOT
-
-
-def build(overrides: list[str]) -> torch.nn.Module:
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        return instantiate(compose("train", overrides=overrides).model)
+from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
 
 
 def main() -> None:
@@ -55,11 +45,11 @@ def main() -> None:
     timing = (args.batches, args.warmup, args.device, args.precision)
     rates = {
         stage: training_batches_per_second(
-            build([*overrides, f"model.pretrain_steps={steps}"]), batch, *timing
+            build_model([*overrides, f"model.pretrain_steps={steps}"]), batch, *timing
         )
         for stage, steps in (("pre-training", 10**9), ("fine-tuning", 0))
     }
-    inference = inference_images_per_second(build(overrides), batch, *timing)
+    inference = inference_images_per_second(build_model(overrides), batch, *timing)
     print(
         f"GMCNN cnum={args.cnum} {args.bottleneck} {args.size}² batch {args.batch_size} on {args.device} "
         f"({args.precision}): "

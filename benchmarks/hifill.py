@@ -18,16 +18,7 @@ import sys
 import time
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from training_speed import fixed_batch, inference_images_per_second, training_batches_per_second
-
-from utils.resolvers import REPO_ROOT
-
-
-def build(overrides: list[str]) -> torch.nn.Module:
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
-        return instantiate(compose("train", overrides=["model=hifill", *overrides]).model)
+from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
 
 
 def peak_rss_mib() -> float:
@@ -71,7 +62,7 @@ def main() -> None:
         f"model.generator.image_size={args.size}",
         f"model.generator.bottleneck_size={args.size // 8}",
     ]
-    model = build(overrides).to(device).eval()
+    model = build_model(["model=hifill", *overrides]).to(device).eval()
     before = peak_rss_mib()
     seconds = residual_aggregation(model, args.large_size, device)
     peak = peak_rss_mib()
@@ -89,7 +80,7 @@ def main() -> None:
         model, batch, args.batches, args.warmup, args.device, args.precision
     )
     training = training_batches_per_second(
-        build(overrides),
+        build_model(["model=hifill", *overrides]),
         fixed_batch(args.size, args.batch_size),
         args.batches,
         args.warmup,

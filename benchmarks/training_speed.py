@@ -10,8 +10,18 @@ import time
 
 import pytorch_lightning as pl
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
 from datamodules.repeated_batch import repeated_batch_loader
+from utils.resolvers import REPO_ROOT, register_resolvers
+
+
+def build_model(overrides: list[str]) -> torch.nn.Module:
+    """The model a `train.py` run with these overrides would train (conf/train.yaml composed)."""
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base="1.3"):
+        return instantiate(compose("train", overrides=overrides).model)
 
 
 def fixed_batch(size: int, batch_size: int) -> dict:
