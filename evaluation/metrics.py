@@ -33,6 +33,8 @@ METRIC_SPECS: dict[str, MetricSpec] = {
     "psnr": MetricSpec("PSNR", True, 2),
     "ssim": MetricSpec("SSIM", True, 4),
     "l1": MetricSpec("L1", False, 4),
+    # feature translation's Table 1 (§4.2), after Context Encoder's: the mean ℓ1 error over the hole's pixels
+    "l1_hole": MetricSpec("L1 (hole)", False, 4),
     # the block-wise paper's Table 3 (§4.2): errors of values in [0, 1] summed over the whole image (every
     # pixel and channel), not averaged
     "l1_sum": MetricSpec("ℓ1 sum", False, 1),
@@ -122,7 +124,7 @@ class InpaintingMetrics(nn.Module):
             # Clamped: a network may overshoot [0, 1], and FID's uint8 conversion would wrap around.
             composite = composite.float().clamp(0, 1)
             image = image.float()
-            values = self._per_image_values(composite, image)
+            values = self._per_image_values(composite, image, mask)
             if "fid" in self.networks:
                 self.networks["fid"].update(image, real=True)
                 self.networks["fid"].update(composite, real=False)
@@ -142,7 +144,7 @@ class InpaintingMetrics(nn.Module):
             for name, per_image in values.items():
                 self.rows[name].update(per_image)
 
-    def _per_image_values(self, composite: Tensor, image: Tensor) -> dict[str, Tensor]:
+    def _per_image_values(self, composite: Tensor, image: Tensor, mask: Tensor) -> dict[str, Tensor]:
         values = {}
         if "psnr" in self.per_image:
             psnr = peak_signal_noise_ratio(composite, image, data_range=1.0, reduction="none", dim=(1, 2, 3))
@@ -153,6 +155,10 @@ class InpaintingMetrics(nn.Module):
             )
         if "l1" in self.per_image:
             values["l1"] = (composite - image).abs().mean(dim=(1, 2, 3))
+        if "l1_hole" in self.per_image:
+            hole = (mask > 0.5).to(composite.dtype)
+            errors = ((composite - image).abs() * hole).sum(dim=(1, 2, 3))
+            values["l1_hole"] = errors / (hole.sum(dim=(1, 2, 3)) * image.shape[1]).clamp_min(1)
         if "l1_sum" in self.per_image:
             values["l1_sum"] = (composite - image).abs().sum(dim=(1, 2, 3))
         if "l2_sum" in self.per_image:

@@ -99,7 +99,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
             raise ValueError("evaluate.py needs ckpt_path=<run>/checkpoints/last.ckpt (or mode=colorization)")
         model = load_inpainting_module(cfg.ckpt_path, **(cfg.model_overrides or {}))
         model.use_colorization(cfg.colorization, recolor=cfg.recolor)
-        fields["method"] = training_choices(cfg.ckpt_path).get("model", type(model).__name__)
+        # a model built outside a training run (a joined checkpoint) names its method itself
+        label = getattr(model, "method", type(model).__name__)
+        fields["method"] = training_choices(cfg.ckpt_path).get("model", label)
     else:
         raise ValueError(f"mode must be inpainting or colorization, got {cfg.mode!r}")
     trainer, loggers = build_trainer(cfg)

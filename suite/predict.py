@@ -1,6 +1,7 @@
 """Inpaint a folder of the user's own images at their original sizes, however large (hole_crops.py).
 
 Every image needs a mask: <mask_dir>/<stem>.<ext>, or <input_dir>/<stem><mask_suffix>.<ext> beside it.
+With style=<image> (a feature-translation checkpoint) each image is stylized instead and masks are not read.
 A bad input (unreadable file, missing mask, mask of another size or with nothing known, two inputs with
 one stem) or any failure while inpainting one, out of memory included, is reported with its reason and
 what to do, and the rest are still processed. An image whose mask has no hole is written unchanged.
@@ -32,6 +33,7 @@ from datamodules.image_io import (
 )
 from lightning_modules.base import InpaintingModule, load_inpainting_module
 from lightning_modules.colorization.colorizer import Hints
+from lightning_modules.feature_translation.style_transfer import feature2image_network, transfer_style
 from utils.atomic import write_text
 
 log = logging.getLogger(__name__)
@@ -104,8 +106,10 @@ def guided_inputs(image: torch.Tensor, cfg: DictConfig) -> dict[str, torch.Tenso
 
 def load_inputs(image_path: Path, files: dict[str, Path | None], cfg: DictConfig) -> dict[str, torch.Tensor]:
     """image, mask and (if given) hint / hint_mask as a batch of one; with a guide, the guided composite
-    and its box's hole / object split instead of a mask file."""
+    and its box's hole / object split instead of a mask file; with a style, the image and the style."""
     image = read_image(image_path)
+    if cfg.get("style"):
+        return {"image": image[None], "style": read_image(cfg.style)[None]}
     if cfg.get("guide"):
         return guided_inputs(image, cfg)
     if files["mask"] is None:
@@ -137,9 +141,12 @@ def inpaint_file(
 ) -> str:
     """Writes <output_dir>/<stem>.png; returns what was done, for the log."""
     inputs = {key: value.to(device) for key, value in load_inputs(image_path, files, cfg).items()}
-    image, mask = inputs["image"], inputs["mask"]
+    image, mask = inputs["image"], inputs.get("mask")
     height, width = image.shape[-2:]
-    if "object" in inputs:
+    if "style" in inputs:
+        result = transfer_style(model, image, inputs["style"], max_side=cfg.max_side)
+        done = f"stylized {image_path.name} ({width}×{height}) with the style {Path(cfg.style).name}"
+    elif "object" in inputs:
         result = model.inpaint_guided(image, inputs["hole"], inputs["object"])
         done = f"inpainted {image_path.name} ({width}×{height}) with the guide {Path(cfg.guide).name}"
     elif not bool(mask.any()):
@@ -231,6 +238,10 @@ def predict(cfg: DictConfig) -> int:
                 f"guide= needs a guided-inpainting checkpoint (experiment=blockwise_guided); {cfg.ckpt_path} "
                 f"holds a {type(model).__name__}"
             )
+        if cfg.get("style") and cfg.get("guide"):
+            raise ValueError("style= and guide= are two different modes: pass one of them")
+        if cfg.get("style"):
+            feature2image_network(model)  # refuses a checkpoint without a G_2 before any file is read
     except (FileNotFoundError, ValueError) as err:
         # A wrong path or setting on the command line: its message says what to pass, a traceback would
         # bury it.

@@ -65,3 +65,53 @@ def tiny_deepgin_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
 
     return shared_run_dir(tmp_path_factory, "tiny_deepgin", train) / "checkpoints" / "last.ckpt"
+
+
+# Feature translation at 64²: the smallest size at which the paper's 224/512 centre hole leaves known 3×3
+# patches at relu3_1.
+FEATURE_TRANSLATION_IMAGES = "[{_target_:datamodules.transforms.Resize,size:64}]"
+FEATURE_TRANSLATION_TINY = (
+    "model.generator.channels=4",
+    "model.generator.max_channels=8",
+    "model.discriminator.channels=4",
+    "model.vgg_weights=random",
+    "trainer=debug",
+    "trainer.max_steps=4",
+    "logger=none",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.val_limit=2",
+    "data.test_limit=3",
+    f"data.train_transform.transforms={FEATURE_TRANSLATION_IMAGES}",
+    f"data.eval_transform.transforms={FEATURE_TRANSLATION_IMAGES}",
+)
+
+
+def tiny_feature_translation_stages(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """An experiment=feature_translation_stages sweep folder of G_1 and one G_2, both at 64, on the ImageNet
+    fixture under data_dir, joined by multiscale_inference.py into <folder>/multiscale.ckpt."""
+
+    def train(sweep: Path) -> None:
+        run(
+            "train.py",
+            "-m",
+            "experiment=feature_translation_stages",
+            "model/feature_translation_stage=image2feature,feature2image",
+            "model.generator.image_size=64",
+            *FEATURE_TRANSLATION_TINY,
+            f"paths.data_dir={data_dir}",
+            f"hydra.sweep.dir={sweep}",
+            env=SINGLE_THREAD,
+        )
+        run("lightning_modules/feature_translation/multiscale_inference.py", "--multirun", str(sweep))
+
+    return shared_run_dir(tmp_path_factory, "feature_translation_stages", train)
+
+
+def stage_checkpoint(sweep: Path, stage: str) -> Path:
+    """The last.ckpt of a stages sweep's job that trained `stage` (image2feature, feature2image, ...)."""
+    for job in sorted(sweep.iterdir()):
+        overrides = job / ".hydra" / "overrides.yaml"
+        if overrides.is_file() and f"model/feature_translation_stage={stage}" in overrides.read_text():
+            return job / "checkpoints" / "last.ckpt"
+    raise FileNotFoundError(f"no {stage} job in {sweep}")

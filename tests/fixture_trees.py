@@ -234,8 +234,9 @@ def ffhq_tree(
 def eii_datasets(root: Path) -> Path:
     """The external-internal paper's four datasets in their distributed layouts, at the folder names that
     conf/data/*.yaml expect under paths.data_dir; CelebA-HQ and DTD large enough for the paper's random
-    3,000 and 840 test images (EII §4.1). COCO and CelebA (the block-wise paper's) and the NVIDIA irregular
-    masks (EdgeConnect's training masks) beside them. Returns root."""
+    3,000 and 840 test images (EII §4.1). COCO and CelebA (the block-wise paper's), ImageNet CLS-LOC (the
+    feature-translation paper's) and the NVIDIA irregular masks (EdgeConnect's training masks) beside them.
+    Returns root."""
     places2_tree(root / "places365", eval_variant="large")
     paris_tree(root / "paris_streetview")
     celebahq_tree(root / "CelebAMask-HQ", n=3004)
@@ -244,5 +245,6 @@ def eii_datasets(root: Path) -> Path:
     for folder in ("train2017", "val2017"):  # object annotations for guided inpainting
         coco_objects_tree(root / "coco", folder=folder)
     celeba_tree(root / "celeba", n=10)
+    imagenet_tree(root / "imagenet")
     nvidia_masks_tree(root)
     return root

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoints import shared_run_dir, tiny_deepgin_checkpoint
+from checkpoints import (
+    FEATURE_TRANSLATION_IMAGES,
+    FEATURE_TRANSLATION_TINY,
+    shared_run_dir,
+    stage_checkpoint,
+    tiny_deepgin_checkpoint,
+    tiny_feature_translation_stages,
+)
 from fixture_trees import eii_datasets, write_image
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -32,9 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 CONF, SWEEPS = REPO / "conf", REPO / "sweeps"
 PRIMARY = ("train", "evaluate", "predict")
 # Experiments run by evaluate.py (their comments say so); every other one is a training experiment.
-EVALUATE_EXPERIMENTS = {"ext_int_table3", "deepgin_table2"}
-# Groups whose node is built in the composition that picks each option (data needs a dataset on disk and
-# trainer a GPU for some options: the one-batch runs below build those).
+EVALUATE_EXPERIMENTS = {"ext_int_table3", "deepgin_table2", "feature_translation_table1"}
+# Groups whose node is built in the composition that picks each option (data needs a dataset on disk,
+# trainer a GPU for some options and model/feature_translation_variant a trained G_1 for two: the one-batch
+# runs below and test_feature_translation_sweeps.py build those).
 BUILT_GROUPS = {
     "model",
     "model/variant",
@@ -99,6 +107,7 @@ MODEL_SUBGROUPS = {
     "model/variant": "deepgin",
     "model/blockwise_variant": "blockwise",
     "model/feature_translation_stage": "feature_translation",
+    "model/feature_translation_variant": "feature_translation",
 }
 
 
@@ -302,6 +311,18 @@ EXPERIMENTS = {
     "blockwise_512": (*BLOCKWISE, "data=coco"),
     "blockwise_ablations": BLOCKWISE,
     "feature_translation": (*TINY_MODELS["feature_translation"], "model.generator.image_size=32"),
+    # the stages sweep tests only the joined model: its first job (G_1) is tested here
+    "feature_translation_stages": (
+        *TINY_MODELS["feature_translation"],
+        "model.generator.image_size=32",
+        "test=true",
+    ),
+    "feature_translation_ablations": (
+        *TINY_MODELS["feature_translation"],
+        *FEATURE_TRANSLATION_TINY[-2:],
+        "model.generator.image_size=64",
+    ),
+    "feature_translation_table1": (f"data.eval_transform.transforms={FEATURE_TRANSLATION_IMAGES}",),
     "blockwise_guided": (
         *TINY_MODELS["blockwise"],
         "data.size=32",
@@ -347,7 +368,14 @@ def test_experiment_runs_one_batch(experiment, hydra, data_dir, tmp_path, tmp_pa
     entry = experiment_entry(experiment)
     overrides = [f"experiment={experiment}", *sweep_jobs(experiment)[0], *ONE_BATCH, *EXPERIMENTS[experiment]]
     overrides.append(f"paths.data_dir={data_dir}")
-    if entry == "evaluate":
+    if experiment.startswith("feature_translation_") and experiment != "feature_translation_stages":
+        stages = tiny_feature_translation_stages(tmp_path_factory, data_dir)
+        overrides.append(
+            f"ckpt_path={stages / 'multiscale.ckpt'}"
+            if entry == "evaluate"
+            else f"model.image2feature_ckpt={stage_checkpoint(stages, 'image2feature')}"
+        )
+    elif entry == "evaluate":
         overrides.append(f"ckpt_path={tiny_deepgin_checkpoint(tmp_path_factory)}")
     torch.manual_seed(0)
     results = (evaluate if entry == "evaluate" else train)(resolved(entry, overrides, tmp_path))

@@ -194,3 +194,36 @@ def test_the_cli_joins_trained_stages_into_one_checkpoint(tmp_path):
     expected = load_inpainting_module(g2).generator.state_dict()
     for name, value in joined.feature2image[0].generator.state_dict().items():
         assert torch.equal(value, expected[name])
+
+
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`")
+def test_a_mixture_run_trains_on_ground_truth_first_then_on_the_mixture(tmp_path):
+    """input_mixture (Fig. 8c in one run): F'_gt for the first mixture_after of the steps, then the mixture."""
+    g1 = trained_checkpoint("image2feature", tmp_path / "g1.ckpt")
+    tuned = stage(
+        "feature2image", 64, "model.input=mixture", f"model.image2feature_ckpt={g1}", "model.mixture_after=0.5"
+    )
+    predictions = []
+    original = tuned.prediction
+    tuned.prediction = lambda image, mask: predictions.append(tuned.trainer.global_step) or original(image, mask)
+    image, mask = centre_hole(64, 32)
+    fit_repeated(tuned.train(), {"image": image, "mask": mask}, 4, max_steps=8)  # a D and a G step each
+    assert predictions == [4, 6]  # G_1 is first asked for F'_1 halfway through
+
+
+def test_iterative_inference_runs_feature2image_again_at_each_scale(multiscale):
+    """§4.3: with iterations=2 each scale's output goes through VGG, patch-swap and G_2 once more."""
+    image, mask = centre_hole(128, 56)
+    iterative = MultiScaleFeatureTranslation(**{**multiscale.hparams, "iterations": 2}).eval()
+    iterative.load_state_dict(multiscale.state_dict())
+    calls = []
+    hooks = [
+        stage.generator.register_forward_hook(lambda m, i, o: calls.append(o.shape[-1]))
+        for stage in iterative.feature2image
+    ]
+    result = iterative.inpaint(image, mask)
+    for hook in hooks:
+        hook.remove()
+    assert calls == [128, 128, 256, 256, 512, 512]
+    assert not torch.allclose(result, multiscale.inpaint(image, mask))
+    assert torch.equal(result * (1 - mask), image * (1 - mask))

@@ -81,6 +81,16 @@ def test_summed_errors_of_the_block_wise_table(torch_home):
     assert overall["l2_sum"] == pytest.approx(0.01 * values, rel=1e-4)
 
 
+def test_hole_l1_of_the_feature_translation_table(torch_home):
+    """ℓ1 averaged over the hole's values only: a hole of a quarter of the image, 0.1 too bright, has a
+    hole error of 0.1 whatever its share of the image (the whole-image l1 is a quarter of it)."""
+    metrics = InpaintingMetrics(["l1_hole", "l1"])
+    metrics.update(*batch([0.25, 0.5], offset=0.1))
+    overall = metrics.compute()["overall"]
+    assert overall["l1_hole"] == pytest.approx(0.1, abs=1e-5)
+    assert overall["l1"] == pytest.approx(0.1 * (0.25 + 0.5) / 2, abs=1e-5)
+
+
 def test_bucket_boundaries():
     masks = torch.stack([mask_with_ratio(r) for r in (0.0, 0.0999, 0.1, 0.15, 0.5, 0.95, 1.0)])
     assert hole_ratio_bucket(masks).tolist() == [0, 0, 1, 1, 5, 9, 9]

@@ -122,16 +122,18 @@ class Image2FeatureInpainting(TranslationStage):
 class Feature2ImageInpainting(TranslationStage):
     """input: what G_2 trains on: ground_truth (F'_gt, §3.3.3's choice), prediction (F'_1 of the G_1 in
     image2feature_ckpt, run at its own scale and upsampled as in §3.4's multi-scale inference) or mixture
-    (each image F'_1 with probability mixture_ratio, else F'_gt). Inference, and validation when a G_1 is
-    given, always use F'_1: the image's hole pixels are unknown there. init_from: a Feature2Image
-    checkpoint whose G_2 and D_2 this run starts from (Fig. 8c fine-tunes a ground-truth run on the
-    mixture), with fresh optimizers; ignored when a run resumes."""
+    (each image F'_1 with probability mixture_ratio, else F'_gt). Fig. 8c fine-tunes a ground-truth model
+    on the mixture, in one run (mixture_after: the share of training on F'_gt first) or from a finished
+    run (init_from: a Feature2Image checkpoint whose G_2 and D_2 this run starts from, fresh optimizers;
+    ignored when a run resumes). Inference, and validation when a G_1 is given, always use F'_1: the
+    image's hole pixels are unknown there."""
 
     def __init__(
         self,
         input: str = "ground_truth",
         image2feature_ckpt: str | None = None,
         mixture_ratio: float = 0.5,
+        mixture_after: float = 0.0,
         init_from: str | None = None,
         image_weight: float = 100.0,
         adversarial_weight: float = 1.0,
@@ -139,6 +141,8 @@ class Feature2ImageInpainting(TranslationStage):
     ):
         if input not in FEATURE2IMAGE_INPUTS:
             raise ValueError(f"model.input must be one of {FEATURE2IMAGE_INPUTS}, got {input!r}")
+        if not 0 <= mixture_after < 1:
+            raise ValueError(f"model.mixture_after is a share of training in [0, 1), got {mixture_after}")
         if input != "ground_truth" and image2feature_ckpt is None:
             raise ValueError(f"model.input={input} trains on G_1's features: set model.image2feature_ckpt")
         super().__init__(**stage)
@@ -201,16 +205,23 @@ class Feature2ImageInpainting(TranslationStage):
     @torch.no_grad()
     def training_features(self, image: Tensor, mask: Tensor) -> Tensor:
         hp = self.hparams
-        ground_truth = (
-            self.swapped(self.bottleneck.target(image) * 2 - 1, mask) if hp.input != "prediction" else None
-        )
-        if hp.input == "ground_truth":
+        if hp.input == "prediction":
+            return self.swapped(self.prediction(image, mask), mask)
+        ground_truth = self.swapped(self.bottleneck.target(image) * 2 - 1, mask)
+        if hp.input == "ground_truth" or self.training_progress() < hp.mixture_after:
             return ground_truth
         predicted = self.swapped(self.prediction(image, mask), mask)
-        if hp.input == "prediction":
-            return predicted
         chosen = torch.rand(len(image), 1, 1, 1, device=image.device) < hp.mixture_ratio
         return torch.where(chosen, predicted, ground_truth)
+
+    def training_progress(self) -> float:
+        """The share of training done: of trainer.max_steps, else of max_epochs (0 outside fit)."""
+        trainer = self._trainer
+        if trainer is None or not trainer.training:
+            return 0.0
+        if trainer.max_steps > 0:
+            return trainer.global_step / trainer.max_steps
+        return trainer.current_epoch / max(trainer.max_epochs or 1, 1)
 
     def pair(self, features: Tensor, image: Tensor) -> Tensor:
         """D_2's input: the feature map brought to the image's size (nearest) and the image, stacked."""

@@ -9,7 +9,9 @@ bounded by a square window (§3.1, "cropping or padding") in which it takes the 
 side, hole_fraction; the window is resized to each scale and the result pasted back.
 
 Join trained stages into one checkpoint for evaluate.py / predict.py (§4.1: G_1 at 128, G_2 at 128, 256,
-512):
+512): the jobs of an experiment=feature_translation_stages sweep (their last.ckpt), or checkpoints named
+one by one:
+    python -m lightning_modules.feature_translation.multiscale_inference --multirun <sweep dir>
     python -m lightning_modules.feature_translation.multiscale_inference --image2feature <G_1 ckpt> \
         --feature2image <G_2@128 ckpt> <G_2@256 ckpt> <G_2@512 ckpt> --out multiscale.ckpt
 """
@@ -55,7 +57,10 @@ class MultiScaleFeatureTranslation(InpaintingModule):
     """image2feature / feature2image: the stages' hyper-parameters (their checkpoints' `hyper_parameters`),
     G_2 in any order (run from the smallest scale up). hole_fraction: the hole's share of its window's side
     (§4.1: 224 / 512). color_band: the boundary band of the colour alignment in pixels at each scale
-    (suite choice; null: no alignment)."""
+    (suite choice; null: no alignment). iterations: G_2 passes per scale (§4.3's iterative inference: the
+    output goes through VGG, patch-swap and G_2 again; 1 is the paper's single pass)."""
+
+    method = "feature_translation"  # evaluate.py's row label for a joined checkpoint
 
     def __init__(
         self,
@@ -63,6 +68,7 @@ class MultiScaleFeatureTranslation(InpaintingModule):
         feature2image: Sequence[dict[str, Any]],
         hole_fraction: float = 0.4375,
         color_band: int | None = 8,
+        iterations: int = 1,
         bottleneck: str = "rgb",
         colorization: dict | None = None,
         val_metrics: Sequence[str] = VAL_METRICS,
@@ -72,6 +78,10 @@ class MultiScaleFeatureTranslation(InpaintingModule):
         self.save_hyperparameters()
         if not 0 < hole_fraction <= 1:
             raise ValueError(f"hole_fraction must be in (0, 1], got {hole_fraction}")
+        if iterations < 1:
+            raise ValueError(
+                f"iterations (Feature2Image passes per scale) must be at least 1, got {iterations}"
+            )
         if not feature2image:
             raise ValueError("multi-scale inference needs at least one Feature2Image network")
         stages = [image2feature, *feature2image]
@@ -98,6 +108,7 @@ class MultiScaleFeatureTranslation(InpaintingModule):
             [dict(stage.hparams) for stage in feature2image],
             bottleneck=hp.bottleneck,
             colorization=hp.colorization,
+            test_metrics=hp.test_metrics,
             **options,
         )
         model.image2feature.load_state_dict(image2feature.state_dict())
@@ -157,33 +168,63 @@ class MultiScaleFeatureTranslation(InpaintingModule):
             image, hole = resized(window, size), feature_hole(mask, (size, size))
             known = self.bottleneck.target(image)
             upsampled = F.interpolate(current, size=(size, size), mode="bilinear", align_corners=False)
-            initial = composite(upsampled, known, hole)  # I_1^{s_i}
-            output = stage.translate(stage.swapped(initial * 2 - 1, hole))
-            if self.hparams.color_band:
-                output = align_colors(output, known, hole, self.hparams.color_band)
-            current = composite(output, known, hole)
+            current = composite(upsampled, known, hole)  # I_1^{s_i}
+            for _ in range(self.hparams.iterations):
+                output = stage.translate(stage.swapped(current * 2 - 1, hole))
+                if self.hparams.color_band:
+                    output = align_colors(output, known, hole, self.hparams.color_band)
+                current = composite(output, known, hole)
         return current
+
+
+def sweep_stages(sweep: Path) -> tuple[Image2FeatureInpainting, list[Feature2ImageInpainting]]:
+    """G_1 and the G_2 of every scale from the jobs of a sweep folder (<job>/checkpoints/last.ckpt)."""
+    paths = sorted(sweep.glob("*/checkpoints/last.ckpt"))
+    stages = [load_inpainting_module(path) for path in paths]
+    image2feature = [s for s in stages if isinstance(s, Image2FeatureInpainting)]
+    feature2image = [s for s in stages if isinstance(s, Feature2ImageInpainting)]
+    if len(image2feature) != 1 or not feature2image:
+        found = ", ".join(f"{path.parents[1].name}: {type(s).__name__}" for path, s in zip(paths, stages))
+        raise SystemExit(
+            f"{sweep} must hold one Image2Feature job and Feature2Image jobs, each with checkpoints/last.ckpt "
+            f"(an experiment=feature_translation_stages sweep); found {found or 'no checkpoint'}"
+        )
+    return image2feature[0], feature2image
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--image2feature", required=True, help="G_1's checkpoint")
-    parser.add_argument("--feature2image", required=True, nargs="+", help="G_2's checkpoints, one per scale")
-    parser.add_argument("--out", required=True, help="the joined checkpoint to write")
+    stages = parser.add_mutually_exclusive_group(required=True)
+    stages.add_argument("--multirun", type=Path, help="a feature_translation_stages sweep folder")
+    stages.add_argument("--image2feature", help="G_1's checkpoint")
+    parser.add_argument("--feature2image", nargs="+", help="G_2's checkpoints, one per scale")
+    parser.add_argument(
+        "--out", type=Path, help="the joined checkpoint (default: <multirun>/multiscale.ckpt)"
+    )
     parser.add_argument("--hole-fraction", type=float, default=0.4375)
     parser.add_argument("--color-band", type=int, default=8, help="0: no colour alignment")
+    parser.add_argument("--iterations", type=int, default=1, help="G_2 passes per scale (§4.3)")
     args = parser.parse_args(argv)
+    if args.multirun is None and (not args.feature2image or args.out is None):
+        parser.error("--image2feature needs --feature2image and --out")
     # Run with `python -m`, this file is __main__: the checkpoint must name the importable class.
     from lightning_modules.feature_translation import multiscale_inference
 
+    if args.multirun is not None:
+        image2feature, feature2image = multiscale_inference.sweep_stages(args.multirun)
+    else:
+        image2feature = load_inpainting_module(args.image2feature)
+        feature2image = [load_inpainting_module(path) for path in args.feature2image]
     model = multiscale_inference.MultiScaleFeatureTranslation.from_stages(
-        load_inpainting_module(args.image2feature),
-        [load_inpainting_module(path) for path in args.feature2image],
+        image2feature,
+        feature2image,
         hole_fraction=args.hole_fraction,
         color_band=args.color_band or None,
+        iterations=args.iterations,
     )
+    args.out = args.out or args.multirun / "multiscale.ckpt"
     model.save(args.out)
     print(
         f"wrote {args.out}: G_1 at {model.image2feature.generator.image_size}, G_2 at "
