@@ -201,11 +201,17 @@ def test_a_mixture_run_trains_on_ground_truth_first_then_on_the_mixture(tmp_path
     """input_mixture (Fig. 8c in one run): F'_gt for the first mixture_after of the steps, then the mixture."""
     g1 = trained_checkpoint("image2feature", tmp_path / "g1.ckpt")
     tuned = stage(
-        "feature2image", 64, "model.input=mixture", f"model.image2feature_ckpt={g1}", "model.mixture_after=0.5"
+        "feature2image",
+        64,
+        "model.input=mixture",
+        f"model.image2feature_ckpt={g1}",
+        "model.mixture_after=0.5",
     )
     predictions = []
     original = tuned.prediction
-    tuned.prediction = lambda image, mask: predictions.append(tuned.trainer.global_step) or original(image, mask)
+    tuned.prediction = lambda image, mask: (
+        predictions.append(tuned.trainer.global_step) or original(image, mask)
+    )
     image, mask = centre_hole(64, 32)
     fit_repeated(tuned.train(), {"image": image, "mask": mask}, 4, max_steps=8)  # a D and a G step each
     assert predictions == [4, 6]  # G_1 is first asked for F'_1 halfway through
