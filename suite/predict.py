@@ -33,6 +33,7 @@ from datamodules.image_io import (
 )
 from lightning_modules.base import InpaintingModule, load_inpainting_module
 from lightning_modules.colorization.colorizer import Hints
+from lightning_modules.colorization.progressive_colorization import progress_listener
 from lightning_modules.feature_translation.style_transfer import feature2image_network, transfer_style
 from utils.atomic import write_text
 
@@ -193,8 +194,10 @@ def predict_folder(
     failures: dict[str, str] = {}
     start, written = time.perf_counter(), 0
     write_text(output_dir / "failures.tsv", "")
-    with logging_redirect_tqdm():
-        for image_path, files in tqdm(pairs, desc="predict", unit="image"):
+    bar = tqdm(pairs, desc="predict", unit="image")
+    # a mono model's colorization fits for minutes per photo on CPU: its progress beside the bar
+    with logging_redirect_tqdm(), progress_listener(lambda line: bar.set_postfix_str(line, refresh=True)):
+        for image_path, files in bar:
             try:
                 if stems[image_path.stem] > 1:  # photo.jpg and photo.png would both be written to photo.png
                     raise ImageReadError(

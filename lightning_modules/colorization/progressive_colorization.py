@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +36,20 @@ PRECISIONS = ("auto", "bf16", "32")
 FLAT_GRAY_RANGE = 1 / 512  # a gray image whose values span less than half an 8-bit step is constant
 
 Level = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # gray, image, hole, hint, hint_mask at one size
+
+# Who shows the fits' progress (a progress bar): a batch's colorization can take minutes on CPU, inside
+# one test or predict step whose own bar does not move meanwhile.
+_progress_listeners: list[Callable[[str], None]] = []
+
+
+@contextmanager
+def progress_listener(listener: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, `listener` gets a line on every fit's level, iteration and known-pixel loss."""
+    _progress_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _progress_listeners.remove(listener)
 
 
 def pyramid(
@@ -104,6 +120,9 @@ class ProgressiveColorization(Colorizer):
     hint_weight: the loss weight of a user color hint's pixels (EII §4.5). A hint is a few pixels among
     thousands of known ones, and with the paper's L1 loss every pixel pulls equally hard, so an unweighted
     hint is averaged away; it is a known pixel all the same (the public code has no hints).
+    report_every: iterations between progress reports (level, iteration, known-pixel loss) to the
+    progress listeners; log_every_s: seconds between the same report in the log (each level's end is
+    always logged).
     """
 
     def __init__(
@@ -120,7 +139,11 @@ class ProgressiveColorization(Colorizer):
         min_level_size: int | None = None,
         lower_pyramids: Mapping[int, Mapping[str, Sequence]] | None = None,
         select_height: bool = False,
+        report_every: int = 50,
+        log_every_s: float = 30.0,
     ):
+        self.report_every, self.log_every_s = max(1, report_every), log_every_s
+        self._last_log = -math.inf
         self.iterations, self.lrs = _schedule(pyramid_height, iterations, lrs)
         self.schedules = {pyramid_height: (self.iterations, self.lrs)}
         if min_level_size is not None or select_height:
@@ -215,12 +238,15 @@ class ProgressiveColorization(Colorizer):
         levels = pyramid(gray, image, mask, hint, hint_mask, height)
         generators = [torch.Generator().manual_seed(self.seed) for _ in range(gray.shape[0])]
         output = None
-        for (gray_n, *colors), iterations, lr in zip(levels, *schedule, strict=True):
+        for level, ((gray_n, *colors), iterations, lr) in enumerate(zip(levels, *schedule, strict=True)):
             inputs = gray_n
             if output is not None:  # eq. 2; bilinear per §3.3.2 (the public code resizes with Lanczos)
                 upsampled = F.interpolate(output, gray_n.shape[-2:], mode="bilinear", align_corners=False)
                 inputs = torch.cat([gray_n, upsampled], dim=1)
-            output = self._fit_level(iterations, lr, inputs, *self._targets(*colors), generators)
+            where = (
+                f"of {len(gray_n)} images, level {level + 1}/{height} ({gray_n.shape[-2]}×{gray_n.shape[-1]})"
+            )
+            output = self._fit_level(iterations, lr, inputs, *self._targets(*colors), generators, where)
         return output
 
     def _best_constant(self, target: Tensor, weight: Tensor) -> Tensor:
@@ -251,6 +277,7 @@ class ProgressiveColorization(Colorizer):
         target: Tensor,
         weight: Tensor,
         generators: list[torch.Generator],
+        where: str = "",
     ) -> Tensor:
         """Fit one level's networks to the weighted targets and return their B×3×h×w output."""
         with torch.device("meta"):  # no default initialization, which would also draw from the global RNG
@@ -264,15 +291,27 @@ class ProgressiveColorization(Colorizer):
         # Each network's loss is a mean over its own image, as in the public code; summing them keeps
         # every image's gradient independent of the batch size.
         per_image = target[0].numel()
-        for _ in range(iterations):
+        for iteration in range(1, iterations + 1):
             optimizer.zero_grad(set_to_none=True)
             with autocast:
                 output = network(inputs)
             loss = (self.loss(output.float(), target, reduction="none") * weight).sum() / per_image
             loss.backward()
             optimizer.step()
+            if iteration % self.report_every == 0 or iteration == iterations:
+                # one host sync per report_every steps: the loop stays asynchronous on a GPU otherwise
+                self._report(where, iteration, iterations, float(loss.detach()) / len(inputs))
         with torch.no_grad(), autocast:
             return network(inputs).float()
+
+    def _report(self, where: str, iteration: int, iterations: int, loss: float) -> None:
+        line = f"colorization {where}, iteration {iteration}/{iterations}, known-pixel loss {loss:.4f}"
+        for listener in _progress_listeners:
+            listener(line)
+        now = time.monotonic()
+        if iteration == iterations or now - self._last_log >= self.log_every_s:
+            self._last_log = now
+            log.info(line)
 
     def _bf16(self, device: torch.device) -> bool:
         if self.precision == "auto":
