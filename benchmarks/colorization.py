@@ -22,21 +22,33 @@ import time
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from datamodules.datasets.synthetic import SyntheticTextures
 from lightning_modules.colorization.color_conversions import to_gray
 from lightning_modules.colorization.progressive_colorization import ProgressiveColorization
 from utils.resolvers import REPO_ROOT
 
+PRESETS = sorted(path.stem for path in (REPO_ROOT / "conf" / "colorization").glob("*.yaml"))
 
-def colorization(preset: str, scale: float) -> tuple[ProgressiveColorization, float]:
-    """The preset with every level's iterations scaled, and the factor that restores the full count."""
+
+def scale_iterations(config: DictConfig, scale: float) -> float:
+    """Scales every schedule of a colorization config (each height's) in place; returns the factor that
+    restores the full count of its full-height schedule."""
+    full = list(config.iterations)
+    for schedule in (config, *(config.get("lower_pyramids") or {}).values()):
+        schedule.iterations = [max(1, round(n * scale)) for n in schedule.iterations]
+    return sum(full) / sum(config.iterations)
+
+
+def colorization(preset: str, scale: float, precision: str = "32") -> tuple[ProgressiveColorization, float]:
+    """The preset (with its own height rule) with every level's iterations scaled, and the factor that
+    restores the full count."""
     with initialize_config_dir(str(REPO_ROOT / "conf" / "colorization"), version_base="1.3"):
         config = compose(preset)
-    config.min_level_size = None  # the 3-level schedule at every size, so that sizes compare
-    full = list(config.iterations)
-    config.iterations = [max(1, round(n * scale)) for n in full]
-    return instantiate(config), sum(full) / sum(config.iterations)
+    config.precision = precision
+    extrapolation = scale_iterations(config, scale)
+    return instantiate(config), extrapolation
 
 
 def seconds(model: ProgressiveColorization, batch: tuple[torch.Tensor, ...], device: torch.device) -> float:
@@ -52,18 +64,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--preset", default="paper", choices=("paper", "official_code", "fast"))
+    parser.add_argument("--preset", default="paper", choices=PRESETS)
+    parser.add_argument("--precision", default="32", choices=("32", "bf16"))
     parser.add_argument("--iterations-scale", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--sizes", nargs="+", default=["256x256", "512x640"], help="HEIGHTxWIDTH ...")
     args = parser.parse_args()
 
     device = torch.device(args.device)
-    model, extrapolation = colorization(args.preset, args.iterations_scale)
-    warmup, _ = colorization(args.preset, 0)  # one iteration per level
+    model, extrapolation = colorization(args.preset, args.iterations_scale, args.precision)
+    warmup, _ = colorization(args.preset, 0, args.precision)  # one iteration per level
     print(
-        f"EII progressive colorization, preset {args.preset}: {model.num_blocks} blocks, {model.channels} "
-        f"channels, pyramid {model.pyramid_height}, {device}"
+        f"EII progressive colorization, preset {args.preset} ({args.precision}): {model.num_blocks} blocks, "
+        f"{model.channels} channels, fitted at {model.fit_scale:g}× the image's side, "
+        f"pyramid {model.pyramid_height}, {device}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
         + f", {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
     )

@@ -59,8 +59,17 @@ def training_batches_per_second(
         limit_val_batches=0,
         callbacks=[timer],
     )
+    if device in ("gpu", "cuda"):
+        torch.cuda.reset_peak_memory_stats()
     trainer.fit(model, repeated_batch_loader(batch, warmup + batches))
+    report_peak_memory(f"training {type(model).__name__}")
     return batches / (timer.times[-1] - timer.times[warmup - 1])
+
+
+def report_peak_memory(what: str) -> None:
+    """Prints the GPU's peak allocated memory since the last reset (nothing on CPU)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        print(f"  {what}: peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
 
 
 def inference_images_per_second(
@@ -71,6 +80,8 @@ def inference_images_per_second(
     model = model.to(target).eval()
     image, mask = batch["image"].to(target), batch["mask"].to(target)
     dtype = torch.bfloat16 if precision.startswith("bf16") else None
+    if target.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     times = []
     with torch.autocast(target.type, dtype=dtype, enabled=dtype is not None):
         for _ in range(warmup + batches):
@@ -78,4 +89,5 @@ def inference_images_per_second(
             if target.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter())
+    report_peak_memory(f"inference {type(model).__name__}")
     return batches * image.shape[0] / (times[-1] - times[warmup - 1])

@@ -338,3 +338,31 @@ def test_ours_full_is_the_paper_height_at_any_size_and_selection_is_separate():
         )
     assert [full.height_for(size, size) for size in (32, 128, 512)] == [3, 3, 3] and not full.select_height
     assert selected.select_height
+
+
+def test_fast_paper_reproduces_the_image_when_nothing_is_missing():
+    """fast_paper fits at half the side and brings the chroma back on the full-resolution gray: with every
+    color known it still learns the image's own gray -> RGB mapping (the paper preset's test, above)."""
+    images = torch.stack([SyntheticTextures(size=64).split("test").load(i) for i in (0, 2, 3)])
+    gray = to_gray(images)
+    output = preset("fast_paper")(gray, images, torch.zeros_like(gray))
+    assert (psnr(output, images) > 35).all(), psnr(output, images)
+    assert torch.allclose(to_gray(output), gray, atol=2e-3)  # the full-resolution gray is kept
+
+
+def test_fast_paper_keeps_a_one_pixel_hint():
+    """EII §4.5 with fast_paper: the one-pixel hint survives the half-resolution fit and the guided
+    upsampling (the hint test above, with fast_paper)."""
+    size, blue, yellow = 32, torch.tensor([0.1, 0.2, 0.9]), torch.tensor([0.9, 0.8, 0.1])
+    red, green = torch.tensor([0.9, 0.15, 0.1]), torch.tensor([0.1, 0.5, 0.4])
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    disc = (y - 16) ** 2 + (x - 16) ** 2 <= 25
+    image = torch.where(((x // 4) % 2).bool(), yellow.view(3, 1, 1), blue.view(3, 1, 1))
+    image = torch.where(disc, red.view(3, 1, 1), image).expand(2, 3, size, size)
+    mask = torch.zeros(2, 1, size, size)
+    mask[..., 9:24, 9:24] = 1
+    hint, hint_mask = torch.zeros_like(image), torch.zeros_like(mask)
+    hint[0, :, 16, 16], hint_mask[0, :, 16, 16] = green, 1
+    output = preset("fast_paper")(to_gray(image), image, mask, Hints(hint, hint_mask))
+    assert (output[0, :, 16, 16] - green).abs().max() < 0.05
+    assert (output[1, :, 16, 16] - green).abs().max() > 0.2

@@ -1,0 +1,211 @@
+"""EII Table 3's protocol (§4.4.3) on the same images and masks for several colorizations: each one's PSNR,
+its seconds per image, and its paired PSNR difference to `paper` with a 95 % bootstrap interval.
+
+The ground truth is decolorized inside the mask and each method restores the colors from the known ones
+(rectangles: one or two, sides 1/4-1/2; free_form: DeepFill v2 strokes, the masks of ext_int_table3).
+Images: procedural textures and real photos, the colour photos scikit-image ships (astronaut, chelsea,
+coffee, hubble_deep_field, ihc, motorcycle_left, motorcycle_right, retina, rocket) and matplotlib's
+grace_hopper, centre-cropped to the aspect and resized.
+
+    python benchmarks/colorization_quality.py --size 256x256 --textures 20 --out logs/colorization_quality
+    python benchmarks/colorization_quality.py --device cuda --size 512x640 --textures 0
+
+Per-image results are kept under --out (<method>/<mask>/<image>.json) and reused by the next run with the
+same --out, size and methods: a long CPU measurement can be stopped and continued, also in another session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from colorization import scale_iterations
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from PIL import Image
+
+from datamodules.datasets.synthetic import SyntheticTextures
+from datamodules.seeding import rng_for
+from evaluation.metrics import PSNR_CAP_DB
+from evaluation.paired import paired_differences, paired_markdown
+from lightning_modules.colorization.color_conversions import to_gray
+from utils.resolvers import REPO_ROOT
+
+SKIMAGE_PHOTOS = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "retina.jpg",
+    "rocket.jpg",
+)
+MASK_TYPES = ("rectangles", "free_form")  # ext_int_table3's
+MASK_SEED = 7  # the masks are a function of (seed, mask type, image): the same for every method
+
+
+def photo_paths() -> list[Path]:
+    """The real photos: scikit-image's colour samples and matplotlib's grace_hopper (files shipped in the
+    packages' wheels; found without importing them)."""
+    paths = []
+    for package, folder, names in (
+        ("skimage", "data", SKIMAGE_PHOTOS),
+        ("matplotlib", "mpl-data/sample_data", ("grace_hopper.jpg",)),
+    ):
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit(f"the real photos need {package} installed (pip install -e '.[dev]')")
+        paths += [Path(spec.submodule_search_locations[0]) / folder / name for name in names]
+    return paths
+
+
+def load_photo(path: Path, size: tuple[int, int]) -> torch.Tensor:
+    """3×H×W in [0, 1]: the largest centred crop of the target aspect, resized (bicubic)."""
+    photo = Image.open(path).convert("RGB")
+    height, width = size
+    scale = min(photo.width / width, photo.height / height)
+    crop_w, crop_h = round(width * scale), round(height * scale)
+    left, top = (photo.width - crop_w) // 2, (photo.height - crop_h) // 2
+    photo = photo.crop((left, top, left + crop_w, top + crop_h)).resize((width, height), Image.BICUBIC)
+    return torch.from_numpy(np.asarray(photo).copy()).permute(2, 0, 1).float() / 255
+
+
+def test_images(size: tuple[int, int], textures: int, photos: int) -> dict[str, torch.Tensor]:
+    """{name: 3×H×W} of `textures` procedural textures and the first `photos` real photos."""
+    images = {}
+    split = SyntheticTextures(size=size).split("test") if textures else None
+    for n in range(textures):
+        images[f"texture{n:03d}"] = split.load(n)
+    for path in photo_paths()[:photos]:
+        images[path.stem] = load_photo(path, size)
+    return images
+
+
+def mask_for(kind: str, number: int, size: tuple[int, int]) -> torch.Tensor:
+    with initialize_config_dir(str(REPO_ROOT / "conf"), version_base="1.3"):
+        generator = instantiate(compose("evaluate", overrides=[f"mask={kind}"]).mask.eval)
+    mask = generator(*size, rng_for(MASK_SEED, MASK_TYPES.index(kind), number))
+    return torch.as_tensor(mask, dtype=torch.float32)[None]
+
+
+def colorizer(method: str, iterations_scale: float):
+    """A colorization preset (conf/colorization/) or a baseline colorizer (conf/colorizer/) by name."""
+    group = (
+        "colorization" if (REPO_ROOT / "conf" / "colorization" / f"{method}.yaml").is_file() else "colorizer"
+    )
+    with initialize_config_dir(str(REPO_ROOT / "conf" / group), version_base="1.3"):
+        config = compose(method)
+    if group == "colorization" and iterations_scale != 1:
+        scale_iterations(config, iterations_scale)
+    return instantiate(config)
+
+
+def psnr(output: torch.Tensor, target: torch.Tensor) -> list[float]:
+    error = ((output - target) ** 2).flatten(1).mean(1)
+    return (-10 * torch.log10(error.clamp_min(1e-12))).clamp(max=PSNR_CAP_DB).tolist()
+
+
+def measure(
+    method: str,
+    iterations_scale: float,
+    images: dict[str, torch.Tensor],
+    masks: dict[str, torch.Tensor],
+    batch: int,
+    device: torch.device,
+    out: Path,
+) -> dict[str, dict]:
+    """{image key: {"psnr", "seconds"}} for every image × mask, computing only what `out` does not hold."""
+    results, todo = {}, []
+    for key in images:
+        path = out / f"{key}.json"
+        if path.is_file():
+            results[key] = json.loads(path.read_text())
+        else:
+            todo.append(key)
+    colorize = None
+    for start in range(0, len(todo), batch):
+        keys = todo[start : start + batch]
+        image = torch.stack([images[k] for k in keys]).to(device)
+        mask = torch.stack([masks[k] for k in keys]).to(device)
+        colorize = colorize or colorizer(method, iterations_scale)
+        began = time.perf_counter()
+        colors = colorize(to_gray(image), image, mask)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = (time.perf_counter() - began) / len(keys)
+        composite = colors * mask + image * (1 - mask)
+        for key, value in zip(keys, psnr(composite, image), strict=True):
+            results[key] = {"psnr": value, "seconds": seconds}
+            path = out / f"{key}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results[key]))
+        print(f"  {method}: {start + len(keys)}/{len(todo)} new, {seconds:.1f} s/image", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--methods", nargs="+", default=["paper", "fast_paper", "levin"])
+    parser.add_argument("--reference", default="paper", help="the method the others are paired with")
+    parser.add_argument("--size", default="256x256", help="HEIGHTxWIDTH")
+    parser.add_argument("--textures", type=int, default=20)
+    parser.add_argument("--photos", type=int, default=len(SKIMAGE_PHOTOS) + 1)
+    parser.add_argument("--masks", nargs="+", default=list(MASK_TYPES), choices=MASK_TYPES)
+    parser.add_argument("--batch", type=int, default=1, help="images colorized together")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=Path("logs/colorization_quality"))
+    parser.add_argument(
+        "--iterations-scale", type=float, default=1.0, help="a fraction of every schedule: smoke runs only"
+    )
+    args = parser.parse_args(argv)
+    size = tuple(int(side) for side in args.size.split("x"))
+    device = torch.device(args.device)
+    base = test_images(size, args.textures, args.photos)
+    images, masks = {}, {}
+    for kind in args.masks:
+        for number, (name, image) in enumerate(base.items()):
+            images[f"{kind}/{name}"], masks[f"{kind}/{name}"] = image, mask_for(kind, number, size)
+    run = f"{args.size}" + (f"_x{args.iterations_scale:g}" if args.iterations_scale != 1 else "")
+    print(
+        f"EII Table 3 protocol, {len(base)} images ({args.textures} textures, {len(base) - args.textures} "
+        f"photos) at {args.size}, masks {args.masks}, batch {args.batch}, {device}"
+    )
+    results = {
+        method: measure(
+            method, args.iterations_scale, images, masks, args.batch, device, args.out / run / method
+        )
+        for method in args.methods
+    }
+    print("\n| method | PSNR | s/image |\n|---|---:|---:|")
+    for method, rows in results.items():
+        values = list(rows.values())
+        print(
+            f"| {method} | {np.mean([r['psnr'] for r in values]):.2f} | "
+            f"{np.mean([r['seconds'] for r in values]):.2f} |"
+        )
+    keys = sorted(images)
+    for kind in [None, *args.masks]:
+        chosen = [k for k in keys if kind is None or k.startswith(f"{kind}/")]
+        as_rows = {
+            method: {i: {"psnr": results[method][k]["psnr"]} for i, k in enumerate(chosen)}
+            for method in results
+        }
+        rows = [
+            (method, paired_differences(as_rows[args.reference], as_rows[method], ["psnr"]))
+            for method in results
+            if method != args.reference
+        ]
+        print(f"\n{kind or 'all masks'}:\n" + paired_markdown(args.reference, rows))
+
+
+if __name__ == "__main__":
+    main()

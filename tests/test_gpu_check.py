@@ -1,0 +1,41 @@
+"""benchmarks/gpu_check.sh, the one script a session lent a GPU runs first, cannot rot: its --dry-run runs
+every one of its commands at toy sizes on CPU, and each prints its figure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from suite_cli import REPO
+
+
+def test_the_gpu_check_runs_every_benchmark_in_its_dry_run(tmp_path):
+    result = subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--dry-run"],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(tmp_path), "OMP_NUM_THREADS": "1", "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    out = result.stdout
+    for figure in (
+        "GatedConv",  # each training benchmark's line
+        "DeepGIN",
+        "EdgeConnect",
+        "GMCNN",
+        "HiFill",
+        "block-wise",
+        "image2feature training",
+        "feature2image training",
+        "patch-swap",
+        "preset paper (32)",  # the colorization presets, fp32 and bf16
+        "preset paper (bf16)",
+        "preset fast_paper (32)",
+        "preset fast_paper (bf16)",
+        "Paired differences against **paper**",  # the quality benchmark on the real photos
+    ):
+        assert figure in out, figure
+    assert "fast_paper" in out.split("Paired differences")[-1] and "levin" in out
