@@ -88,11 +88,12 @@ def test_images(size: tuple[int, int], textures: int, photos: int) -> dict[str, 
     return images
 
 
-def mask_for(kind: str, number: int, size: tuple[int, int]) -> torch.Tensor:
+def masks_of(kind: str, count: int, size: tuple[int, int]) -> list[torch.Tensor]:
+    """The evaluation masks of a mask type (conf/mask/) for images 0 … count-1, each 1×H×W."""
     with initialize_config_dir(str(REPO_ROOT / "conf"), version_base="1.3"):
         generator = instantiate(compose("evaluate", overrides=[f"mask={kind}"]).mask.eval)
-    mask = generator(*size, rng_for(MASK_SEED, MASK_TYPES.index(kind), number))
-    return torch.as_tensor(mask, dtype=torch.float32)[None]
+    draws = (generator(*size, rng_for(MASK_SEED, MASK_TYPES.index(kind), n)) for n in range(count))
+    return [torch.as_tensor(mask, dtype=torch.float32)[None] for mask in draws]
 
 
 def colorizer(method: str, iterations_scale: float):
@@ -172,8 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     base = test_images(size, args.textures, args.photos)
     images, masks = {}, {}
     for kind in args.masks:
-        for number, (name, image) in enumerate(base.items()):
-            images[f"{kind}/{name}"], masks[f"{kind}/{name}"] = image, mask_for(kind, number, size)
+        for (name, image), mask in zip(base.items(), masks_of(kind, len(base), size), strict=True):
+            images[f"{kind}/{name}"], masks[f"{kind}/{name}"] = image, mask
     run = f"{args.size}" + (f"_x{args.iterations_scale:g}" if args.iterations_scale != 1 else "")
     print(
         f"EII Table 3 protocol, {len(base)} images ({args.textures} textures, {len(base) - args.textures} "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from suite_cli import DEEPGIN_TINY, TINY, run
+from suite_cli import DEEPGIN_TINY, TINY, TINY_JOB, run
 
 # Tests run two-way parallel on two cores: more threads per process only contend.
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1"}
@@ -75,12 +75,7 @@ FEATURE_TRANSLATION_TINY = (
     "model.generator.max_channels=8",
     "model.discriminator.channels=4",
     "model.vgg_weights=random",
-    "trainer=debug",
-    "trainer.max_steps=4",
-    "logger=none",
-    "data.batch_size=2",
-    "data.num_workers=0",
-    "data.val_limit=2",
+    *TINY_JOB,
     "data.test_limit=3",
     f"data.train_transform.transforms={FEATURE_TRANSLATION_IMAGES}",
     f"data.eval_transform.transforms={FEATURE_TRANSLATION_IMAGES}",

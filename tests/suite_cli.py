@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -39,6 +40,37 @@ def run(script: str, *overrides: str, env: dict[str, str] | None = None, check: 
             f"{script} {' '.join(overrides)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
         )
     return result
+
+
+# A sweep job at test size: the debug trainer, no logger, two-image batches loaded in the test's process.
+TINY_JOB = (
+    "trainer=debug",
+    "trainer.max_steps=4",
+    "logger=none",
+    "data.batch_size=2",
+    "data.num_workers=0",
+    "data.val_limit=2",
+)
+
+
+def report(*sweeps: Path, out: Path | None = None) -> tuple[str, list[list[str]]]:
+    """`report.py <sweeps> [--out out]`: the tables it prints and the rows of its report.csv (in `out`, else
+    in the one sweep's folder)."""
+    result = run("report.py", *map(str, sweeps), *(("--out", str(out)) if out else ()))
+    with open((out or sweeps[0]) / "report.csv") as f:
+        return result.stdout, list(csv.reader(f))
+
+
+def predict(checkpoint: Path, input_dir: Path, run_dir: Path, *overrides: str):
+    """`predict.py` on a folder, its exit status left to the caller."""
+    return run(
+        "predict.py",
+        f"ckpt_path={checkpoint}",
+        f"input_dir={input_dir}",
+        f"hydra.run.dir={run_dir}",
+        *overrides,
+        check=False,
+    )
 
 
 # DeepGIN as published (experiment=deepgin: AIM 2020 masks three per image, rotation / polyphase / flip),

@@ -2,7 +2,6 @@
 fixture tree in its distributed layout, and report.py prints each layout (Table 3 with the published
 values beside the run's). Tiny networks and a two-batch Algorithm 1: only the plumbing is under test."""
 
-import csv
 import json
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
-from suite_cli import run
+from suite_cli import report, run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
@@ -36,12 +35,6 @@ TINY = (
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return shared_run_dir(tmp_path_factory, "eii_datasets", eii_datasets)
-
-
-def report(sweep: Path) -> tuple[str, list[list[str]]]:
-    result = run("report.py", str(sweep))
-    with open(sweep / "report.csv") as f:
-        return result.stdout, list(csv.reader(f))
 
 
 @pytest.mark.parametrize(
@@ -149,10 +142,8 @@ def test_table3_with_the_suite_s_other_methods_in_one_report(tmp_path, data_dir)
         f"paths.data_dir={data_dir}",
         f"hydra.sweep.dir={tmp_path / 'methods'}",
     )
-    result = run("report.py", str(tmp_path / "blockwise"), str(tmp_path / "methods"), "--out", str(tmp_path))
-    with open(tmp_path / "report.csv") as f:
-        rows = list(csv.reader(f))
+    printed, rows = report(tmp_path / "blockwise", tmp_path / "methods", out=tmp_path)
     assert [row[0] for row in rows[1:]] == ["blockwise final", "gatedconv"]
     for row in rows[1:]:
         assert all(value not in ("missing", "n/a", "") for value in row[1:]), row
-    assert "Block-wise Table 3" in result.stdout
+    assert "Block-wise Table 3" in printed

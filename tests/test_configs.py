@@ -15,7 +15,6 @@ import pytest
 import torch
 from checkpoints import (
     FEATURE_TRANSLATION_IMAGES,
-    FEATURE_TRANSLATION_TINY,
     shared_run_dir,
     stage_checkpoint,
     tiny_deepgin_checkpoint,
@@ -319,7 +318,8 @@ EXPERIMENTS = {
     ),
     "feature_translation_ablations": (
         *TINY_MODELS["feature_translation"],
-        *FEATURE_TRANSLATION_TINY[-2:],
+        f"data.train_transform.transforms={FEATURE_TRANSLATION_IMAGES}",
+        f"data.eval_transform.transforms={FEATURE_TRANSLATION_IMAGES}",
         "model.generator.image_size=64",
     ),
     "feature_translation_table1": (f"data.eval_transform.transforms={FEATURE_TRANSLATION_IMAGES}",),

@@ -2,14 +2,13 @@
 runs and report.py prints the paper's layout. Synthetic 32² textures and width-4 networks stand in for
 CelebA-HQ / FFHQ and the published widths: only the plumbing is under test, not the numbers."""
 
-import csv
 from pathlib import Path
 
 import pytest
 from checkpoints import shared_run_dir, tiny_deepgin_checkpoint, tiny_gatedconv_checkpoint
 from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
-from suite_cli import DEEPGIN_TINY, run
+from suite_cli import DEEPGIN_TINY, report, run
 
 from lightning_modules.deepgin.generator import TABLE1_VARIANTS
 
@@ -25,12 +24,6 @@ VARIANTS = {
     "spd_resblk_mssa": "SPDResBlk-MSSA",
     "spd_resblk_mssa_bp": "SPDResBlk-MSSA-BP",
 }
-
-
-def report_rows(*sweeps: Path, out: Path) -> tuple[str, list[list[str]]]:
-    result = run("report.py", *map(str, sweeps), "--out", str(out))
-    with open(out / "report.csv") as f:
-        return result.stdout, list(csv.reader(f))
 
 
 @pytest.mark.parametrize("option", VARIANTS)
@@ -54,7 +47,7 @@ def test_table1_every_variant(tmp_path):
         "logger=none",
         f"hydra.sweep.dir={sweep}",
     )
-    markdown, rows = report_rows(sweep, out=tmp_path)
+    markdown, rows = report(sweep, out=tmp_path)
     assert "DeepGIN Table 1" in markdown
     assert rows[0] == ["variation", *(f"synthetic/{m}" for m in METRICS)]
     assert [row[0] for row in rows[1:]] == list(VARIANTS)
@@ -78,7 +71,7 @@ def test_table2_masks_and_test_sizes(tmp_path_factory, tmp_path):
         "logger=none",
         f"hydra.sweep.dir={sweep}",
     )
-    markdown, rows = report_rows(sweep, out=tmp_path)
+    markdown, rows = report(sweep, out=tmp_path)
     assert "DeepGIN Table 2" in markdown
     assert rows[0] == [
         "dataset masks method",
@@ -115,7 +108,7 @@ def test_table1_prints_the_published_values_beside_the_measured_ones(tmp_path, t
         "logger=none",
         f"hydra.sweep.dir={sweep}",
     )
-    markdown, rows = report_rows(sweep, out=tmp_path)
+    markdown, rows = report(sweep, out=tmp_path)
     assert rows[0] == ["variation", *(f"celebahq/{m}" for m in METRICS)]
     measured = dict(zip(rows[0][1:], rows[1][1:]))
     # the paper's full model: PSNR 33.26, SSIM 0.939, L1 err. 3.666 %; rounded as the report rounds them

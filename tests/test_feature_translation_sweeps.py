@@ -4,8 +4,6 @@ one checkpoint, Table 1 scores it (report.py prints the published values beside)
 sweep trains every Feature2Image variant from that G_1 and scores each through the single-scale pipeline.
 Tiny networks, a random-weight VGG19 and a few batches: only the plumbing is under test, not the numbers."""
 
-import csv
-
 import pytest
 from checkpoints import (
     FEATURE_TRANSLATION_IMAGES,
@@ -16,7 +14,7 @@ from checkpoints import (
 )
 from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
-from suite_cli import REPO, run
+from suite_cli import REPO, report, run
 from test_configs import sweep_jobs
 
 from lightning_modules.base import load_inpainting_module
@@ -79,9 +77,7 @@ def test_table1_scores_the_joined_stages_and_prints_the_published_values(tmp_pat
         f"paths.data_dir={data_dir}",
         f"hydra.sweep.dir={sweep}",
     )
-    markdown = run("report.py", str(sweep)).stdout
-    with open(sweep / "report.csv") as f:
-        rows = list(csv.reader(f))
+    markdown, rows = report(sweep)
     assert "Feature translation Table 1" in markdown and "Table 1. Numerical comparison" in markdown
     assert rows[0] == ["method (Feature2Image passes)", "imagenet/l1_hole", "imagenet/ssim"]
     # the paper's single pass per scale and §4.3's iterative inference
@@ -107,9 +103,7 @@ def test_ablations_every_variant_from_one_image2feature(tmp_path, stages, data_d
         f"paths.data_dir={data_dir}",
         f"hydra.sweep.dir={sweep}",
     )
-    markdown = run("report.py", str(sweep)).stdout
-    with open(sweep / "report.csv") as f:
-        rows = list(csv.reader(f))
+    markdown, rows = report(sweep)
     assert "ablations" in markdown and "no published cells" in markdown
     assert rows[0] == ["variant", "imagenet/l1_hole", "imagenet/ssim", "imagenet/psnr"]
     assert [row[0] for row in rows[1:]] == VARIANTS

@@ -5,7 +5,6 @@ The four datasets are fixture trees in their distributed layouts; images are res
 networks, schedules and colorizations shrunk, so that only the plumbing is under test, not the numbers.
 """
 
-import csv
 import re
 
 import pytest
@@ -13,17 +12,12 @@ from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from suite_cli import REPO, run
+from suite_cli import REPO, TINY_JOB, report, run
 from test_configs import TINY_MODELS, sweep_jobs
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
 TINY_TRAINING = (
-    "trainer=debug",
-    "trainer.max_steps=4",
-    "logger=none",
-    "data.batch_size=2",
-    "data.num_workers=0",
-    "data.val_limit=2",
+    *TINY_JOB,
     "data.test_limit=4",
     f"data.train_transform.transforms={TINY_IMAGES}",
     f"data.eval_transform.transforms={TINY_IMAGES}",
@@ -55,12 +49,6 @@ def data_dir(tmp_path_factory):
     return shared_run_dir(tmp_path_factory, "eii_datasets", eii_datasets)
 
 
-def report_rows(sweep):
-    result = run("report.py", str(sweep))
-    with open(sweep / "report.csv") as f:
-        return result.stdout, list(csv.reader(f))
-
-
 def test_table1_every_backbone_bottleneck_and_dataset(tmp_path, data_dir):
     """The sweep once per backbone (each with its own tiny settings), report.py over the four folders: the
     whole grid, every backbone in both forms on every dataset."""
@@ -75,10 +63,8 @@ def test_table1_every_backbone_bottleneck_and_dataset(tmp_path, data_dir):
             f"paths.data_dir={data_dir}",
             f"hydra.sweep.dir={tmp_path / backbone}",
         )
-    result = run("report.py", *(str(tmp_path / b) for b in BACKBONES), "--out", str(tmp_path))
-    with open(tmp_path / "report.csv") as f:
-        rows = list(csv.reader(f))
-    assert "EII Table 1" in result.stdout
+    printed, rows = report(*(tmp_path / b for b in BACKBONES), out=tmp_path)
+    assert "EII Table 1" in printed
     header, body = rows[0], rows[1:]
     assert header == ["backbone (bottleneck)"] + [
         f"{d}/{m}" for d in DATASETS for m in ("psnr", "ssim", "lpips")
@@ -88,7 +74,7 @@ def test_table1_every_backbone_bottleneck_and_dataset(tmp_path, data_dir):
         psnr_ssim = [value for i, value in enumerate(row[1:]) if i % 3 != 2]
         assert all(value not in ("missing", "n/a") for value in psnr_ssim), row  # every cell ran
         assert all(value == "n/a" for i, value in enumerate(row[1:]) if i % 3 == 2)  # no LPIPS weights here
-    assert "24.52" in result.stdout  # the paper's Ours (HiFill) on Places2 beside the run's
+    assert "24.52" in printed  # the paper's Ours (HiFill) on Places2 beside the run's
 
 
 def test_table2_cross_dataset(tmp_path, data_dir):
@@ -113,7 +99,7 @@ def test_table2_cross_dataset(tmp_path, data_dir):
         f"paths.data_dir={data_dir}",
         f"hydra.sweep.dir={sweep}",
     )
-    markdown, rows = report_rows(sweep)
+    markdown, rows = report(sweep)
     assert "EII Table 2" in markdown
     assert rows[0] == ["backbone train test", "rgb/psnr", "mono/psnr"]
     labels = [row[0] for row in rows[1:]]
@@ -145,10 +131,8 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         "colorizer.channels=8",
         f"hydra.sweep.dir={tmp_path / 'ours'}",
     )
-    result = run("report.py", str(tmp_path / "baselines"), str(tmp_path / "ours"), "--out", str(tmp_path))
-    with open(tmp_path / "report.csv") as f:
-        rows = list(csv.reader(f))
-    assert "EII Table 3" in result.stdout
+    printed, rows = report(tmp_path / "baselines", tmp_path / "ours", out=tmp_path)
+    assert "EII Table 3" in printed
     methods = ("zhang", "domain_transform", "levin", "ours_base", "ours_full", "ours_selected")
     assert rows[0] == ["mask type"] + [f"{c}/{m}" for c in methods for m in ("psnr", "ssim", "lpips")]
     assert [row[0] for row in rows[1:]] == ["rectangles", "free_form"]
@@ -156,7 +140,7 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         cells = dict(zip(rows[0][1:], row[1:]))
         assert cells["zhang/psnr"] == "n/a"  # no weights file here: marked, not dropped
         assert all(cells[f"{c}/psnr"] not in ("missing", "n/a") for c in methods[1:]), row
-    assert "siggraph17-df00044c.pth" in result.stdout
+    assert "siggraph17-df00044c.pth" in printed
 
     # Ours (full) is the paper's method: every image at the paper's height for Places2, 3 (appendix A),
     # whatever its size; the per-image selection is its own column (ours_selected), never ours_full.
@@ -170,14 +154,12 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
                 re.findall(r"colorizing \d+ images at pyramid height (\d)", log)
             )
     assert heights["ours_full"] == {"3"} and heights["ours_base"] == {"1"}
-    assert "this suite's addition" in result.stdout and "block-wise paper" in result.stdout
+    assert "this suite's addition" in printed and "block-wise paper" in printed
     # the paper's value beside each measured one: this run / paper (difference)
     measured = float(next(row for row in rows if row[0] == "rectangles")[rows[0].index("levin/psnr")])
     difference = measured - 36.68
     cell = f"{measured:.2f} / 36.68 ({'+' if difference >= 0 else '−'}{abs(difference):.2f})"
-    assert (
-        cell in result.stdout and "Table 3. Results (PSNR) of different guided colorization" in result.stdout
-    )
+    assert cell in printed and "Table 3. Results (PSNR) of different guided colorization" in printed
 
 
 # Each backbone's published training masks, as the override that trains on them: EII names only its test

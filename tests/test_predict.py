@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import SINGLE_THREAD, tiny_gatedconv_checkpoint
+from checkpoints import tiny_gatedconv_checkpoint
 from omegaconf import OmegaConf
 from PIL import Image
-from suite_cli import TINY, run
+from suite_cli import TINY, predict, run
 
 from datamodules.image_io import read_image, tensor_to_uint8
 from lightning_modules.hole_crops import inpaint_in_crops
@@ -22,18 +22,6 @@ from suite.predict import find_inputs, predict_folder
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     return tiny_gatedconv_checkpoint(tmp_path_factory)
-
-
-def predict(checkpoint: Path, input_dir: Path, run_dir: Path, *overrides: str):
-    return run(
-        "predict.py",
-        f"ckpt_path={checkpoint}",
-        f"input_dir={input_dir}",
-        f"hydra.run.dir={run_dir}",
-        *overrides,
-        check=False,
-        env=SINGLE_THREAD,
-    )
 
 
 def save(array: np.ndarray, path: Path) -> np.ndarray:

@@ -82,12 +82,9 @@ def test_reproduces_the_image_when_nothing_is_missing():
     assert (psnr(output, images) > 35).all(), psnr(output, images)
 
 
-def test_one_color_hint_sets_the_color_inside_the_hole():
-    """EII §4.5 / appendix C: one user color point decides a color the known pixels cannot tell (there, the
-    eyes). A red disc lies inside the hole and its gray occurs nowhere outside; the user asks for a green
-    of the same gray at its center. Batched with the same image without the hint. The paper's L1 loss:
-    unweighted, the sign gradients of the ~800 fitted known pixels would drown the single pixel's, which
-    is why hints carry `hint_weight` and reach the coarse levels too."""
+def hint_scene() -> tuple[torch.Tensor, ...]:
+    """A red disc inside the hole whose gray occurs nowhere outside, and a one-pixel hint asking for a green of
+    the same gray at its center (image 0 of two; image 1 has no hint): image, mask, hint, hint_mask, green."""
     size, blue, yellow = 32, torch.tensor([0.1, 0.2, 0.9]), torch.tensor([0.9, 0.8, 0.1])
     red, green = torch.tensor([0.9, 0.15, 0.1]), torch.tensor([0.1, 0.5, 0.4])
     assert abs(to_gray(red.view(1, 3, 1, 1)) - to_gray(green.view(1, 3, 1, 1))).item() < 1e-3
@@ -99,6 +96,16 @@ def test_one_color_hint_sets_the_color_inside_the_hole():
     mask[..., 9:24, 9:24] = 1
     hint, hint_mask = torch.zeros_like(image), torch.zeros_like(mask)
     hint[0, :, 16, 16], hint_mask[0, :, 16, 16] = green, 1
+    return image, mask, hint, hint_mask, green
+
+
+def test_one_color_hint_sets_the_color_inside_the_hole():
+    """EII §4.5 / appendix C: one user color point decides a color the known pixels cannot tell (there, the
+    eyes). A red disc lies inside the hole and its gray occurs nowhere outside; the user asks for a green
+    of the same gray at its center. Batched with the same image without the hint. The paper's L1 loss:
+    unweighted, the sign gradients of the ~800 fitted known pixels would drown the single pixel's, which
+    is why hints carry `hint_weight` and reach the coarse levels too."""
+    image, mask, hint, hint_mask, green = hint_scene()
     colorization = preset("fast")
     assert colorization.loss is F.l1_loss
     output = colorization(to_gray(image), image, mask, Hints(hint, hint_mask))
@@ -341,7 +348,7 @@ def test_ours_full_is_the_paper_height_at_any_size_and_selection_is_separate():
 
 
 def test_fast_paper_reproduces_the_image_when_nothing_is_missing():
-    """fast_paper fits at half the side and brings the chroma back on the full-resolution gray: with every
+    """fast_paper fits at a quarter of the side and brings the chroma back on the full-resolution gray: with every
     color known it still learns the image's own gray -> RGB mapping (the paper preset's test, above)."""
     images = torch.stack([SyntheticTextures(size=64).split("test").load(i) for i in (0, 2, 3)])
     gray = to_gray(images)
@@ -351,18 +358,9 @@ def test_fast_paper_reproduces_the_image_when_nothing_is_missing():
 
 
 def test_fast_paper_keeps_a_one_pixel_hint():
-    """EII §4.5 with fast_paper: the one-pixel hint survives the half-resolution fit and the guided
+    """EII §4.5 with fast_paper: the one-pixel hint survives the quarter-resolution fit and the guided
     upsampling (the hint test above, with fast_paper)."""
-    size, blue, yellow = 32, torch.tensor([0.1, 0.2, 0.9]), torch.tensor([0.9, 0.8, 0.1])
-    red, green = torch.tensor([0.9, 0.15, 0.1]), torch.tensor([0.1, 0.5, 0.4])
-    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    disc = (y - 16) ** 2 + (x - 16) ** 2 <= 25
-    image = torch.where(((x // 4) % 2).bool(), yellow.view(3, 1, 1), blue.view(3, 1, 1))
-    image = torch.where(disc, red.view(3, 1, 1), image).expand(2, 3, size, size)
-    mask = torch.zeros(2, 1, size, size)
-    mask[..., 9:24, 9:24] = 1
-    hint, hint_mask = torch.zeros_like(image), torch.zeros_like(mask)
-    hint[0, :, 16, 16], hint_mask[0, :, 16, 16] = green, 1
+    image, mask, hint, hint_mask, green = hint_scene()
     output = preset("fast_paper")(to_gray(image), image, mask, Hints(hint, hint_mask))
     assert (output[0, :, 16, 16] - green).abs().max() < 0.05
     assert (output[1, :, 16, 16] - green).abs().max() > 0.2

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import SINGLE_THREAD, tiny_gatedconv_checkpoint
+from checkpoints import tiny_gatedconv_checkpoint
 from PIL import Image
-from suite_cli import run
+from suite_cli import predict
 from test_feature_translation_inference import stage
 
 from datamodules.image_io import read_image
@@ -81,18 +81,6 @@ def multiscale_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("style") / "multiscale.ckpt"
     model.save(path)
     return path
-
-
-def predict(checkpoint: Path, input_dir: Path, run_dir: Path, *overrides: str):
-    return run(
-        "predict.py",
-        f"ckpt_path={checkpoint}",
-        f"input_dir={input_dir}",
-        f"hydra.run.dir={run_dir}",
-        *overrides,
-        check=False,
-        env=SINGLE_THREAD,
-    )
 
 
 def test_predict_stylizes_each_content_at_its_size(multiscale_checkpoint, tmp_path):

@@ -61,8 +61,6 @@ def downscaled(level: Level, size: tuple[int, int]) -> Level:
     hint if any pixel in its box does, with the mean color of the hints in its box, so that a one-pixel hint
     steers every level, not only the finest."""
     gray, image, hole, hint, hint_mask = level
-    if min(size) == 0:
-        raise ValueError(f"cannot downscale a {gray.shape[-2]}×{gray.shape[-1]} image to {size}")
     touching = F.max_pool2d(hole, 3, stride=1, padding=1)
     hints = Hints(hint, hint_mask).resized(size)
     return (
@@ -326,7 +324,7 @@ class ProgressiveColorization(Colorizer):
         target: Tensor,
         weight: Tensor,
         generators: list[torch.Generator],
-        where: str = "",
+        where: str,
     ) -> Tensor:
         """Fit one level's networks to the weighted targets and return their B×3×h×w output."""
         with torch.device("meta"):  # no default initialization, which would also draw from the global RNG
