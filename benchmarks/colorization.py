@@ -1,10 +1,11 @@
-"""EII's progressive internal colorization: seconds per image, one image at a time vs a batch of 8.
+"""EII's progressive internal colorization: seconds per image for several presets on the same images, one
+image at a time and in a batch of 8, and each preset's cost relative to the first.
 
 Each image trains its own networks (EII §3.3.2), so this cost is paid per test image; the paper names
 inference speed its major limitation (§5). A batch trains its images' networks together as grouped
 convolutions (colorization_network.py). Images are procedural textures with a centered box hole.
 
-    python benchmarks/colorization.py --device cuda                     # paper schedule, full length
+    python benchmarks/colorization.py --device cuda          # paper, official_code, fast_paper; full length
     python benchmarks/colorization.py --device cpu --iterations-scale 0.004 --sizes 256x256
     python benchmarks/colorization.py --device cpu --iterations-scale 0.004 --sizes 512x640 --batch 4
 
@@ -64,7 +65,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--preset", default="paper", choices=PRESETS)
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        default=["paper", "official_code", "fast_paper"],
+        choices=PRESETS,
+        help="conf/colorization/ presets; the first is the one the others are compared with",
+    )
     parser.add_argument("--precision", default="32", choices=("32", "bf16"))
     parser.add_argument("--iterations-scale", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=8)
@@ -72,19 +79,24 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device(args.device)
-    model, extrapolation = colorization(args.preset, args.iterations_scale, args.precision)
-    warmup, _ = colorization(args.preset, 0, args.precision)  # one iteration per level
     print(
-        f"EII progressive colorization, preset {args.preset} ({args.precision}): {model.num_blocks} blocks, "
-        f"{model.channels} channels, fitted at {model.fit_scale:g}× the image's side, "
-        f"pyramid {model.pyramid_height}, {device}"
+        f"EII progressive colorization ({args.precision}) on {device}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
         + f", {torch.get_num_threads()} CPU threads, torch {torch.__version__}"
     )
-    if extrapolation != 1:
+    presets = {}
+    for preset in args.presets:
+        model, extrapolation = colorization(preset, args.iterations_scale, args.precision)
+        warmup, _ = colorization(preset, 0, args.precision)  # one iteration per level
+        presets[preset] = model, extrapolation, warmup
         print(
-            f"ran iterations {list(model.iterations)} per level and extrapolated ×{extrapolation:.1f} to the "
-            "full schedule"
+            f"  {preset}: {model.num_blocks} blocks, {model.channels} channels, fitted at "
+            f"{model.fit_scale:g}× the image's side, pyramid height up to {model.pyramid_height}"
+            + (
+                f"; ran iterations {list(model.iterations)} per level, extrapolated ×{extrapolation:.1f}"
+                if extrapolation != 1
+                else ""
+            )
         )
     for height, width in (map(int, size.split("x")) for size in args.sizes):
         textures = SyntheticTextures(size=(height, width)).split("test")
@@ -93,21 +105,29 @@ def main() -> None:
         mask[..., height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = 1
         gray = to_gray(images)
         one, all_ = (gray[:1], images[:1], mask[:1]), (gray, images, mask)
-        for batch in (one, all_):  # kernel selection, allocator, lazy initialization
-            seconds(warmup, batch, device)
-        single = seconds(model, one, device) * extrapolation
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        batched = seconds(model, all_, device) * extrapolation / args.batch
-        memory = (
-            f", peak {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB"
-            if device.type == "cuda"
-            else ""
-        )
         print(
-            f"{height}x{width}: {single:8.1f} s/image one at a time, {batched:8.1f} s/image in a batch of "
-            f"{args.batch}{memory}: batch speed-up ×{single / batched:.2f}"
+            f"\n{height}x{width} | s/image one at a time | s/image in a batch of {args.batch} | vs {args.presets[0]} "
+            "| pyramid"
         )
+        reference = None
+        for preset, (model, extrapolation, warmup) in presets.items():
+            for batch in (one, all_):  # kernel selection, allocator, lazy initialization
+                seconds(warmup, batch, device)
+            single = seconds(model, one, device) * extrapolation
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            batched = seconds(model, all_, device) * extrapolation / args.batch
+            memory = (
+                f", peak {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB"
+                if device.type == "cuda"
+                else ""
+            )
+            reference = reference or single
+            levels = model.height_for(*(max(1, round(side * model.fit_scale)) for side in (height, width)))
+            print(
+                f"{preset:>16} | {single:8.1f} | {batched:8.1f} (×{single / batched:.2f}{memory}) | "
+                f"1/{reference / single:.1f} | height {levels}"
+            )
 
 
 if __name__ == "__main__":

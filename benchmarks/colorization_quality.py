@@ -12,12 +12,15 @@ grace_hopper, centre-cropped to the aspect and resized.
 
 Per-image results are kept under --out (<method>/<mask>/<image>.json) and reused by the next run with the
 same --out, size and methods: a long CPU measurement can be stopped and continued, also in another session.
+Images are processed textures and photos alternately, both masks of one before the next, so a stopped run
+is a balanced sample; --report prints the tables over the images that every method has finished.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import time
 from pathlib import Path
@@ -78,14 +81,15 @@ def load_photo(path: Path, size: tuple[int, int]) -> torch.Tensor:
 
 
 def test_images(size: tuple[int, int], textures: int, photos: int) -> dict[str, torch.Tensor]:
-    """{name: 3×H×W} of `textures` procedural textures and the first `photos` real photos."""
-    images = {}
+    """{name: 3×H×W} of `textures` procedural textures and the first `photos` real photos, alternating
+    (texture, photo, texture, …) while both last."""
     split = SyntheticTextures(size=size).split("test") if textures else None
-    for n in range(textures):
-        images[f"texture{n:03d}"] = split.load(n)
-    for path in photo_paths()[:photos]:
-        images[path.stem] = load_photo(path, size)
-    return images
+    kinds = (
+        [(f"texture{n:03d}", lambda n=n: split.load(n)) for n in range(textures)],
+        [(path.stem, lambda path=path: load_photo(path, size)) for path in photo_paths()[:photos]],
+    )
+    order = [item for pair in itertools.zip_longest(*kinds) for item in pair if item is not None]
+    return {name: load() for name, load in order}
 
 
 def masks_of(kind: str, count: int, size: tuple[int, int]) -> list[torch.Tensor]:
@@ -121,14 +125,16 @@ def measure(
     batch: int,
     device: torch.device,
     out: Path,
+    compute: bool = True,
 ) -> dict[str, dict]:
-    """{image key: {"psnr", "seconds"}} for every image × mask, computing only what `out` does not hold."""
+    """{image key: {"psnr", "seconds"}} for every image × mask, computing only what `out` does not hold
+    (nothing when not `compute`: then only the held images)."""
     results, todo = {}, []
     for key in images:
         path = out / f"{key}.json"
         if path.is_file():
             results[key] = json.loads(path.read_text())
-        else:
+        elif compute:
             todo.append(key)
     colorize = None
     for start in range(0, len(todo), batch):
@@ -167,14 +173,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--iterations-scale", type=float, default=1.0, help="a fraction of every schedule: smoke runs only"
     )
+    parser.add_argument(
+        "--report", action="store_true", help="compute nothing: the tables over the images all methods hold"
+    )
     args = parser.parse_args(argv)
     size = tuple(int(side) for side in args.size.split("x"))
     device = torch.device(args.device)
     base = test_images(size, args.textures, args.photos)
+    kind_masks = {kind: masks_of(kind, len(base), size) for kind in args.masks}
     images, masks = {}, {}
-    for kind in args.masks:
-        for (name, image), mask in zip(base.items(), masks_of(kind, len(base), size), strict=True):
-            images[f"{kind}/{name}"], masks[f"{kind}/{name}"] = image, mask
+    for n, (name, image) in enumerate(base.items()):
+        for kind in args.masks:
+            images[f"{kind}/{name}"], masks[f"{kind}/{name}"] = image, kind_masks[kind][n]
     run = f"{args.size}" + (f"_x{args.iterations_scale:g}" if args.iterations_scale != 1 else "")
     print(
         f"EII Table 3 protocol, {len(base)} images ({args.textures} textures, {len(base) - args.textures} "
@@ -182,20 +192,32 @@ def main(argv: list[str] | None = None) -> None:
     )
     results = {
         method: measure(
-            method, args.iterations_scale, images, masks, args.batch, device, args.out / run / method
+            method,
+            args.iterations_scale,
+            images,
+            masks,
+            args.batch,
+            device,
+            args.out / run / method,
+            compute=not args.report,
         )
         for method in args.methods
     }
+    keys = [k for k in images if all(k in rows for rows in results.values())]
+    if not keys:
+        raise SystemExit(f"no image is finished by every method under {args.out / run}")
+    print(f"\nover the {len(keys)} of {len(images)} images × masks that every method has finished")
     print("\n| method | PSNR | s/image |\n|---|---:|---:|")
     for method, rows in results.items():
-        values = list(rows.values())
+        values = [rows[k] for k in keys]
         print(
             f"| {method} | {np.mean([r['psnr'] for r in values]):.2f} | "
             f"{np.mean([r['seconds'] for r in values]):.2f} |"
         )
-    keys = sorted(images)
     for kind in [None, *args.masks]:
         chosen = [k for k in keys if kind is None or k.startswith(f"{kind}/")]
+        if not chosen:
+            continue
         as_rows = {
             method: {i: {"psnr": results[method][k]["psnr"]} for i, k in enumerate(chosen)}
             for method in results

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every GPU figure the suite reports, in one run of about 8 minutes on one GPU: training batches/s of every
 # method at 256² in bf16 and inference images/s (with peak memory), patch-swap and feature translation,
-# the internal colorization per image in the paper preset and fast_paper (fp32 and bf16, one at a time and
-# batched, at 256² and 512×640), and EII Table 3's protocol at 512×640 on the real photos (paper,
-# fast_paper, Levin: paired PSNR differences). A session lent a GPU runs it first and reports its output.
+# the internal colorization per image in the paper, official_code and fast_paper presets (fp32 and bf16,
+# one at a time and batched, at 256² and 512×640), and EII Table 3's protocol at 512×640 on the real
+# photos (paper, fast_paper, Levin: paired PSNR differences). A session lent a GPU runs it first and
+# reports its output.
 #
 #   bash benchmarks/gpu_check.sh             # on the GPU machine, from the repository root
 #   bash benchmarks/gpu_check.sh --dry-run   # the same commands at toy sizes on CPU (a test runs this)
@@ -41,11 +42,9 @@ run "$PYTHON" benchmarks/feature_translation.py --device "$DEVICE" "${TIMING[@]}
 run "$PYTHON" benchmarks/patch_swap.py --device "$DEVICE" --size "$PATCH" --batch 1 16
 
 # the internal colorization: seconds per image, fp32 and bf16, both presets
-for preset in paper fast_paper; do
-  for precision in 32 bf16; do
-    run "$PYTHON" benchmarks/colorization.py --device "$DEVICE" --preset "$preset" --precision "$precision" \
-      --iterations-scale "$SCALE" --batch "$BATCH" --sizes $COLOR_SIZES
-  done
+for precision in 32 bf16; do
+  run "$PYTHON" benchmarks/colorization.py --device "$DEVICE" --presets paper official_code fast_paper \
+    --precision "$precision" --iterations-scale "$SCALE" --batch "$BATCH" --sizes $COLOR_SIZES
 done
 
 # EII Table 3's protocol at the paper's resolution on the real photos

@@ -31,11 +31,12 @@ def test_the_gpu_check_runs_every_benchmark_in_its_dry_run(tmp_path):
         "image2feature training",
         "feature2image training",
         "patch-swap",
-        "preset paper (32)",  # the colorization presets, fp32 and bf16
-        "preset paper (bf16)",
-        "preset fast_paper (32)",
-        "preset fast_paper (bf16)",
+        "EII progressive colorization (32)",  # the colorization presets, fp32 and bf16
+        "EII progressive colorization (bf16)",
         "Paired differences against **paper**",  # the quality benchmark on the real photos
     ):
         assert figure in out, figure
+    timings = out.split("EII progressive colorization")[1]  # one table per size, a row per preset
+    for preset in ("paper", "official_code", "fast_paper"):
+        assert timings.count(f"{preset:>16} |") == 2, preset
     assert "fast_paper" in out.split("Paired differences")[-1] and "levin" in out
