@@ -7,13 +7,17 @@ Images: procedural textures and real photos, the colour photos scikit-image ship
 coffee, hubble_deep_field, ihc, motorcycle_left, motorcycle_right, retina, rocket) and matplotlib's
 grace_hopper, centre-cropped to the aspect and resized.
 
-    python benchmarks/colorization_quality.py --size 256x256 --textures 20 --out logs/colorization_quality
+    python benchmarks/colorization_quality.py --size 256x256 --textures 20 --photos 10
     python benchmarks/colorization_quality.py --device cuda --size 512x640 --textures 0
+    python benchmarks/colorization_quality.py --reference fast_paper \
+        --methods fast_paper "fast_paper channels=16" "fast_paper lower_pyramids={1:{iterations:[250],lrs:[0.01]}}"
 
-Per-image results are kept under --out (<method>/<mask>/<image>.json) and reused by the next run with the
-same --out, size and methods: a long CPU measurement can be stopped and continued, also in another session.
-Images are processed textures and photos alternately, both masks of one before the next, so a stopped run
-is a balanced sample; --report prints the tables over the images that every method has finished.
+Per-image results are kept under --out (<size>/<method>/<mask>/<image>.json) and reused by the next run
+with the same --out: a long CPU measurement can be stopped and continued, also in another session. The
+default --out is in the repository (benchmarks/results/), so the results of a measurement spread over
+several sessions or machines are committed with the code that produced them. Images are processed
+textures and photos alternately, both masks and every method on one before the next, so a stopped run is
+a balanced sample; --report prints the tables over the images that every method has finished.
 """
 
 from __future__ import annotations
@@ -101,12 +105,14 @@ def masks_of(kind: str, count: int, size: tuple[int, int]) -> list[torch.Tensor]
 
 
 def colorizer(method: str, iterations_scale: float):
-    """A colorization preset (conf/colorization/) or a baseline colorizer (conf/colorizer/) by name."""
+    """A colorization preset (conf/colorization/) or a baseline colorizer (conf/colorizer/) by name, with
+    Hydra overrides after spaces: `fast_paper channels=16 lower_pyramids={1:{iterations:[250],lrs:[0.01]}}`."""
+    name, *overrides = method.split()
     group = (
-        "colorization" if (REPO_ROOT / "conf" / "colorization" / f"{method}.yaml").is_file() else "colorizer"
+        "colorization" if (REPO_ROOT / "conf" / "colorization" / f"{name}.yaml").is_file() else "colorizer"
     )
     with initialize_config_dir(str(REPO_ROOT / "conf" / group), version_base="1.3"):
-        config = compose(method)
+        config = compose(name, overrides=overrides)
     if group == "colorization" and iterations_scale != 1:
         scale_iterations(config, iterations_scale)
     return instantiate(config)
@@ -118,7 +124,7 @@ def psnr(output: torch.Tensor, target: torch.Tensor) -> list[float]:
 
 
 def measure(
-    method: str,
+    methods: list[str],
     iterations_scale: float,
     images: dict[str, torch.Tensor],
     masks: dict[str, torch.Tensor],
@@ -126,34 +132,40 @@ def measure(
     device: torch.device,
     out: Path,
     compute: bool = True,
-) -> dict[str, dict]:
-    """{image key: {"psnr", "seconds"}} for every image × mask, computing only what `out` does not hold
-    (nothing when not `compute`: then only the held images)."""
-    results, todo = {}, []
-    for key in images:
-        path = out / f"{key}.json"
+) -> dict[str, dict[str, dict]]:
+    """{method: {image key: {"psnr", "seconds"}}} for every method × image × mask, computing only what `out`
+    does not hold (nothing when not `compute`: then only the held results). Every method finishes a batch
+    of images before the next batch starts, so a stopped run leaves the same images done by all."""
+    results = {method: {} for method in methods}
+    for method, key in itertools.product(methods, images):
+        path = out / method / f"{key}.json"
         if path.is_file():
-            results[key] = json.loads(path.read_text())
-        elif compute:
-            todo.append(key)
-    colorize = None
+            results[method][key] = json.loads(path.read_text())
+    if not compute:
+        return results
+    todo = [key for key in images if any(key not in results[method] for method in methods)]
+    colorizers = {}
     for start in range(0, len(todo), batch):
-        keys = todo[start : start + batch]
-        image = torch.stack([images[k] for k in keys]).to(device)
-        mask = torch.stack([masks[k] for k in keys]).to(device)
-        colorize = colorize or colorizer(method, iterations_scale)
-        began = time.perf_counter()
-        colors = colorize(to_gray(image), image, mask)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = (time.perf_counter() - began) / len(keys)
-        composite = colors * mask + image * (1 - mask)
-        for key, value in zip(keys, psnr(composite, image), strict=True):
-            results[key] = {"psnr": value, "seconds": seconds}
-            path = out / f"{key}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(results[key]))
-        print(f"  {method}: {start + len(keys)}/{len(todo)} new, {seconds:.1f} s/image", flush=True)
+        for method in methods:
+            keys = [key for key in todo[start : start + batch] if key not in results[method]]
+            if not keys:
+                continue
+            image = torch.stack([images[k] for k in keys]).to(device)
+            mask = torch.stack([masks[k] for k in keys]).to(device)
+            if method not in colorizers:
+                colorizers[method] = colorizer(method, iterations_scale)
+            began = time.perf_counter()
+            colors = colorizers[method](to_gray(image), image, mask)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds = (time.perf_counter() - began) / len(keys)
+            composite = colors * mask + image * (1 - mask)
+            for key, value in zip(keys, psnr(composite, image), strict=True):
+                results[method][key] = {"psnr": value, "seconds": seconds}
+                path = out / method / f"{key}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(results[method][key]))
+            print(f"  {method}: {', '.join(keys)}: {seconds:.1f} s/image", flush=True)
     return results
 
 
@@ -161,7 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--methods", nargs="+", default=["paper", "fast_paper", "levin"])
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["paper", "fast_paper", "levin"],
+        help="presets or colorizers, each with optional Hydra overrides after spaces",
+    )
     parser.add_argument("--reference", default="paper", help="the method the others are paired with")
     parser.add_argument("--size", default="256x256", help="HEIGHTxWIDTH")
     parser.add_argument("--textures", type=int, default=20)
@@ -169,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--masks", nargs="+", default=list(MASK_TYPES), choices=MASK_TYPES)
     parser.add_argument("--batch", type=int, default=1, help="images colorized together")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--out", type=Path, default=Path("logs/colorization_quality"))
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "colorization_quality"
+    )
     parser.add_argument(
         "--iterations-scale", type=float, default=1.0, help="a fraction of every schedule: smoke runs only"
     )
@@ -190,19 +209,16 @@ def main(argv: list[str] | None = None) -> None:
         f"EII Table 3 protocol, {len(base)} images ({args.textures} textures, {len(base) - args.textures} "
         f"photos) at {args.size}, masks {args.masks}, batch {args.batch}, {device}"
     )
-    results = {
-        method: measure(
-            method,
-            args.iterations_scale,
-            images,
-            masks,
-            args.batch,
-            device,
-            args.out / run / method,
-            compute=not args.report,
-        )
-        for method in args.methods
-    }
+    results = measure(
+        args.methods,
+        args.iterations_scale,
+        images,
+        masks,
+        args.batch,
+        device,
+        args.out / run,
+        compute=not args.report,
+    )
     keys = [k for k in images if all(k in rows for rows in results.values())]
     if not keys:
         raise SystemExit(f"no image is finished by every method under {args.out / run}")
