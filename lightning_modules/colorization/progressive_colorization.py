@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}  # paper eq. 3: L1; public code: MSELoss
 PRECISIONS = ("auto", "bf16", "32")
+LR_DECAYS = ("none", "cosine")  # appendix A: a constant rate per level; cosine: this suite's option
 FLAT_GRAY_RANGE = 1 / 512  # a gray image whose values span less than half an 8-bit step is constant
 
 Level = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # gray, image, hole, hint, hint_mask at one size
@@ -149,6 +150,8 @@ class ProgressiveColorization(Colorizer):
     chroma back to full resolution on the full-resolution gray (guided_radius in full-resolution pixels,
     guided_eps in squared gray units, known_spread: how far the known pixels' own chroma reaches into the
     hole, in px); 1: the paper's full-resolution fit. The height rule sees the fitted size.
+    lr_decay: "none" (the paper's constant rate per level) or "cosine" (each level's rate decays to zero
+    over its iterations, a speed option: the known-pixel loss is still falling at the paper's last step).
     report_every: iterations between progress reports (level, iteration, known-pixel loss) to the
     progress listeners; log_every_s: seconds between the same report in the log (each level's end is
     always logged).
@@ -172,6 +175,7 @@ class ProgressiveColorization(Colorizer):
         guided_radius: int = 2,
         guided_eps: float = 1e-4,
         known_spread: float = 4.0,
+        lr_decay: str = "none",
         report_every: int = 50,
         log_every_s: float = 30.0,
     ):
@@ -194,6 +198,9 @@ class ProgressiveColorization(Colorizer):
             for height in range(1, pyramid_height):
                 self.schedules[height] = _schedule(height, given[height]["iterations"], given[height]["lrs"])
         self.min_level_size, self.select_height = min_level_size, select_height
+        if lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
+        self.lr_decay = lr_decay
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
         precision = str(precision)  # `colorization.precision=32` reaches here as an int
@@ -334,6 +341,8 @@ class ProgressiveColorization(Colorizer):
         network = network.to(memory_format=torch.channels_last)
         # Adam is element-wise, so on the stacked parameters it is one Adam per image; fused: one kernel.
         optimizer = torch.optim.Adam(network.parameters(), lr=lr, fused=inputs.device.type == "cuda")
+        decay = self.lr_decay == "cosine"
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iterations) if decay else None
         autocast = torch.autocast(inputs.device.type, torch.bfloat16, enabled=self._bf16(inputs.device))
         # Each network's loss is a mean over its own image, as in the public code; summing them keeps
         # every image's gradient independent of the batch size.
@@ -345,6 +354,8 @@ class ProgressiveColorization(Colorizer):
             loss = (self.loss(output.float(), target, reduction="none") * weight).sum() / per_image
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             if iteration % self.report_every == 0 or iteration == iterations:
                 # one host sync per report_every steps: the loop stays asynchronous on a GPU otherwise
                 self._report(where, iteration, iterations, float(loss.detach()) / len(inputs))
