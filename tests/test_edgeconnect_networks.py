@@ -107,9 +107,10 @@ def test_known_region_edges_ignore_the_hole() -> None:
     torch.testing.assert_close(known_region_edges(other, mask), edges)
     assert (edges * mask).sum() == 0
     # The step's edge is kept away from the hole (next to it, the hole's smooth fill weakens the step), and
-    # no edge traces the hole's outline: every edge lies on the step.
+    # no edge traces the hole's outline: every edge lies on the step. The step lies between two columns,
+    # so which of them carries its edge is a rounding tie that differs between CPUs: compared per row.
     away = 1 - F.max_pool2d(mask, 9, stride=1, padding=4)
-    torch.testing.assert_close(edges * away, canny_edges(gray) * away)
+    torch.testing.assert_close((edges * away).sum(-1), (canny_edges(gray) * away).sum(-1))
     assert set(edges[0, 0].nonzero()[:, 1].tolist()) <= {23, 24}
 
 
