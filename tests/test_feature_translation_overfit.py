@@ -22,6 +22,7 @@ from lightning_modules.feature_translation.module import Feature2ImageInpainting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ITERATIONS_G1 = ITERATIONS_G2 = 200  # batches; the Trainer counts twice as many steps
+SETTLE_G2 = 50  # batches at §3.3.3's lr after G_2's fast phase
 TEXTURES = (0, 7)  # synthetic train textures: diagonal stripes and a checkerboard
 TEST_SIZE = (
     "model.generator.image_size=64",
@@ -88,7 +89,9 @@ def test_image2feature_overfits_one_batch(bottleneck):
 @pytest.mark.parametrize("bottleneck", ["rgb", "mono"])
 def test_feature2image_overfits_one_batch_from_ground_truth_features(bottleneck):
     # Overfitting only: G_2's lr 2e-3 instead of §3.3.3's 2e-4 (D keeps 2e-4), else it takes thousands
-    # of batches
+    # of batches; then fresh optimizers at §3.3.3's 2e-4 settle it. At 2e-3 the adversarial game keeps the
+    # hole PSNR swinging by ±3 dB from batch to batch after the first 100, so where the fast phase stops
+    # is a rounding accident that differs between CPUs.
     model, batch = compose_model("feature2image", bottleneck, "model.optimizer.g.lr=2e-3")
     assert isinstance(model, Feature2ImageInpainting) and model.hparams.input == "ground_truth"
     image, mask = batch["image"], batch["mask"]
@@ -101,11 +104,13 @@ def test_feature2image_overfits_one_batch_from_ground_truth_features(bottleneck)
 
     (start, start_all) = score()
     fit(model.train(), batch, ITERATIONS_G2)
+    model.hparams.optimizer["g"]["lr"] = 2e-4
+    fit(model.train(), batch, SETTLE_G2)
     (final, final_all) = score()
     print(
         f"Feature2Image ({bottleneck}): hole PSNR {start:.2f} → {final:.2f} dB, "
         f"whole image {start_all:.2f} → {final_all:.2f} dB"
     )
-    # The swapped features hold the boundary's patches, not the hole's content: the hole is memorized, and
-    # gains less than the image does (mono starts higher, from gray's smaller error).
-    assert final_all > start_all + 12 and final > start + 9.5
+    # The swapped features hold the boundary's patches, not the hole's content: the hole is memorized.
+    # Measured on an AMD EPYC, 1 or 2 threads: +16.7 to +18.6 dB on both.
+    assert final_all > start_all + 14 and final > start + 14
