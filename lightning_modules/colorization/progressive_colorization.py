@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lightning_modules.colorization.color_conversions import rgb_to_yiq, yiq_to_rgb
-from lightning_modules.colorization.colorization_network import ColorizationNetwork
+from lightning_modules.colorization.colorization_network import ColorizationNetwork, memory_format
 from lightning_modules.colorization.colorizer import Colorizer, Hints
 
 log = logging.getLogger(__name__)
@@ -338,7 +338,7 @@ class ProgressiveColorization(Colorizer):
             network = ColorizationNetwork(inputs.shape[0], inputs.shape[1], self.num_blocks, self.channels)
         network = network.to_empty(device=inputs.device)
         network.init_networks(generators)
-        network = network.to(memory_format=torch.channels_last)
+        network = network.to(memory_format=memory_format(inputs.device))
         # Adam is element-wise, so on the stacked parameters it is one Adam per image; fused: one kernel.
         optimizer = torch.optim.Adam(network.parameters(), lr=lr, fused=inputs.device.type == "cuda")
         decay = self.lr_decay == "cosine"
