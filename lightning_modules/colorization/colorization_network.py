@@ -21,8 +21,9 @@ NEGATIVE_SLOPE = 0.2  # LeakyReLU(0.2) as in the public code (model.py)
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
-    """channels_last for cuDNN's NHWC kernels on a GPU; on CPU oneDNN's backward convolution runs 1.6-1.8×
-    slower in channels_last than in NCHW at 256² (AMD EPYC, torch 2.14, one image or a batch of two)."""
+    """channels_last for cuDNN's NHWC kernels on a GPU; on CPU a training step at 256² runs 1.5-1.8× slower
+    in channels_last than in NCHW, mostly in oneDNN's backward convolution (AMD EPYC, torch 2.14, one image
+    or a batch of two)."""
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
