@@ -74,16 +74,40 @@ def downscaled(level: Level, size: tuple[int, int]) -> Level:
 
 
 def guided_upsampling(
-    colors: Tensor, gray: Tensor, image: Tensor, hole: Tensor, radius: int, eps: float, spread: float
+    colors: Tensor,
+    gray: Tensor,
+    image: Tensor,
+    hole: Tensor,
+    radius: int,
+    eps: float,
+    spread: float,
+    at: str = "full",
 ) -> Tensor:
     """Colors fitted at a low resolution, brought to the full-resolution gray's size, which is kept exactly
-    as their luminance. Their chroma (YIQ's I and Q, with the EII gray as Y) is upsampled bilinearly, then
-    guided-filtered on the gray (He et al.'s local linear model: chroma edges follow the gray's). The known
-    pixels keep their own chroma, and what the fit misses there (detail finer than its resolution) is carried
-    into the hole by a normalized Gaussian blur of `spread` px, fading where no known pixel is near."""
+    as their luminance. Their chroma (YIQ's I and Q, with the EII gray as Y) follows the gray through a
+    guided filter's local linear model, chroma = a·gray + b (He et al. 2010), estimated where `at` says:
+    "full": on the bilinearly upsampled chroma at full resolution (radius in full-resolution pixels);
+    "fit": at the fit's own resolution against the gray downscaled as the fit saw it, with a and b then
+    upsampled bilinearly and applied to the full-resolution gray (He & Sun 2015's fast guided filter; radius
+    in fit pixels), so the gray's detail finer than the fit reaches the chroma. The known pixels keep their
+    own chroma, and what the fit misses there is carried into the hole by a normalized Gaussian blur of
+    `spread` px, fading where no known pixel is near."""
     chroma = rgb_to_yiq(colors)[:, 1:]
-    chroma = F.interpolate(chroma, gray.shape[-2:], mode="bilinear", align_corners=False)
-    chroma = kornia.filters.guided_blur(gray, chroma, 2 * radius + 1, eps)
+    if at == "full":
+        chroma = F.interpolate(chroma, gray.shape[-2:], mode="bilinear", align_corners=False)
+        chroma = kornia.filters.guided_blur(gray, chroma, 2 * radius + 1, eps)
+    elif at == "fit":
+        # kornia's subsample option point-samples the full-resolution pair instead: the fit's gray is a box mean
+        small = F.interpolate(gray, chroma.shape[-2:], mode="area")
+        mean = lambda x: kornia.filters.box_blur(x, 2 * radius + 1, "reflect")  # noqa: E731
+        mean_gray, mean_chroma = mean(small), mean(chroma)
+        covariance = mean(small * chroma) - mean_gray * mean_chroma
+        a = covariance / (mean(small.square()) - mean_gray.square() + eps)
+        b = mean_chroma - a * mean_gray
+        up = lambda x: F.interpolate(mean(x), gray.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+        chroma = up(a) * gray + up(b)
+    else:
+        raise ValueError(f'guided_at must be "full" or "fit", got {at!r}')
     known = 1 - hole
     truth = rgb_to_yiq(torch.where(known > 0, image, 0))[:, 1:]
     size = 2 * math.ceil(3 * spread) + 1
@@ -147,9 +171,10 @@ class ProgressiveColorization(Colorizer):
     hint is averaged away; it is a known pixel all the same (the public code has no hints).
     fit_scale: the fits run on the image downscaled by this factor (this suite's speed-up, not the paper's:
     colour is low-frequency and the gray is known at full resolution), and guided_upsampling brings their
-    chroma back to full resolution on the full-resolution gray (guided_radius in full-resolution pixels,
-    guided_eps in squared gray units, known_spread: how far the known pixels' own chroma reaches into the
-    hole, in px); 1: the paper's full-resolution fit. The height rule sees the fitted size.
+    chroma back to full resolution on the full-resolution gray (guided_at: where its local linear model is
+    estimated, "full" or "fit" resolution; guided_radius in that resolution's pixels, guided_eps in squared
+    gray units, known_spread: how far the known pixels' own chroma reaches into the hole, in full-resolution
+    px); 1: the paper's full-resolution fit. The height rule sees the fitted size.
     lr_decay: "none" (the paper's constant rate per level) or "cosine" (each level's rate decays to zero
     over its iterations, a speed option: the known-pixel loss is still falling at the paper's last step).
     report_every: iterations between progress reports (level, iteration, known-pixel loss) to the
@@ -175,6 +200,7 @@ class ProgressiveColorization(Colorizer):
         guided_radius: int = 2,
         guided_eps: float = 1e-4,
         known_spread: float = 4.0,
+        guided_at: str = "full",
         lr_decay: str = "none",
         report_every: int = 50,
         log_every_s: float = 30.0,
@@ -182,7 +208,9 @@ class ProgressiveColorization(Colorizer):
         if not 0 < fit_scale <= 1:
             raise ValueError(f"fit_scale must be in (0, 1], got {fit_scale}")
         self.fit_scale, self.guided_radius, self.guided_eps = fit_scale, guided_radius, guided_eps
-        self.known_spread = known_spread
+        if guided_at not in ("full", "fit"):
+            raise ValueError(f'guided_at must be "full" or "fit", got {guided_at!r}')
+        self.known_spread, self.guided_at = known_spread, guided_at
         self.report_every, self.log_every_s = max(1, report_every), log_every_s
         self._last_log = -math.inf
         self.iterations, self.lrs = _schedule(pyramid_height, iterations, lrs)
@@ -256,7 +284,14 @@ class ProgressiveColorization(Colorizer):
         colors = self._fit_full(*downscaled((gray, image, mask, hint, hint_mask), size))
         known_image, hole = Hints(hint, hint_mask).merge(image, mask)  # hints are known colors here
         return guided_upsampling(
-            colors, gray, known_image, hole, self.guided_radius, self.guided_eps, self.known_spread
+            colors,
+            gray,
+            known_image,
+            hole,
+            self.guided_radius,
+            self.guided_eps,
+            self.known_spread,
+            self.guided_at,
         )
 
     def _fit_full(self, gray: Tensor, image: Tensor, mask: Tensor, hint: Tensor, hint_mask: Tensor) -> Tensor:
