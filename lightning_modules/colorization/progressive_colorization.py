@@ -73,6 +73,14 @@ def downscaled(level: Level, size: tuple[int, int]) -> Level:
     )
 
 
+GUIDED_AT = ("full", "fit")  # where guided_upsampling estimates its local linear model
+
+
+def check_guided_at(at: str) -> None:
+    if at not in GUIDED_AT:
+        raise ValueError(f"guided_at must be one of {GUIDED_AT}, got {at!r}")
+
+
 def guided_upsampling(
     colors: Tensor,
     gray: Tensor,
@@ -92,11 +100,12 @@ def guided_upsampling(
     in fit pixels), so the gray's detail finer than the fit reaches the chroma. The known pixels keep their
     own chroma, and what the fit misses there is carried into the hole by a normalized Gaussian blur of
     `spread` px, fading where no known pixel is near."""
+    check_guided_at(at)
     chroma = rgb_to_yiq(colors)[:, 1:]
     if at == "full":
         chroma = F.interpolate(chroma, gray.shape[-2:], mode="bilinear", align_corners=False)
         chroma = kornia.filters.guided_blur(gray, chroma, 2 * radius + 1, eps)
-    elif at == "fit":
+    else:
         # kornia's subsample option point-samples the full-resolution pair instead: the fit's gray is a box mean
         small = F.interpolate(gray, chroma.shape[-2:], mode="area")
         mean = lambda x: kornia.filters.box_blur(x, 2 * radius + 1, "reflect")  # noqa: E731
@@ -104,10 +113,8 @@ def guided_upsampling(
         covariance = mean(small * chroma) - mean_gray * mean_chroma
         a = covariance / (mean(small.square()) - mean_gray.square() + eps)
         b = mean_chroma - a * mean_gray
-        up = lambda x: F.interpolate(mean(x), gray.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
-        chroma = up(a) * gray + up(b)
-    else:
-        raise ValueError(f'guided_at must be "full" or "fit", got {at!r}')
+        up = lambda x: F.interpolate(x, gray.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+        chroma = up(mean(a)) * gray + up(mean(b))  # each pixel: the mean of its windows' models
     known = 1 - hole
     truth = rgb_to_yiq(torch.where(known > 0, image, 0))[:, 1:]
     size = 2 * math.ceil(3 * spread) + 1
@@ -208,8 +215,7 @@ class ProgressiveColorization(Colorizer):
         if not 0 < fit_scale <= 1:
             raise ValueError(f"fit_scale must be in (0, 1], got {fit_scale}")
         self.fit_scale, self.guided_radius, self.guided_eps = fit_scale, guided_radius, guided_eps
-        if guided_at not in ("full", "fit"):
-            raise ValueError(f'guided_at must be "full" or "fit", got {guided_at!r}')
+        check_guided_at(guided_at)  # here, not after minutes of fitting
         self.known_spread, self.guided_at = known_spread, guided_at
         self.report_every, self.log_every_s = max(1, report_every), log_every_s
         self._last_log = -math.inf
