@@ -26,6 +26,7 @@ import argparse
 import importlib.util
 import itertools
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -196,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
         "--report", action="store_true", help="compute nothing: the tables over the images all methods hold"
     )
     args = parser.parse_args(argv)
+    if args.reference not in args.methods:
+        parser.error(f"--reference {args.reference!r} is not among --methods {args.methods}: add it")
+    # each fit's level, iteration and known-pixel loss every 30 s (stderr): a paper fit takes minutes on CPU
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     size = tuple(int(side) for side in args.size.split("x"))
     device = torch.device(args.device)
     base = test_images(size, args.textures, args.photos)
