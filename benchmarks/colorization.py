@@ -40,6 +40,8 @@ def scale_iterations(config: DictConfig, scale: float) -> float:
     full = list(config.iterations)
     for schedule in (config, *(config.get("lower_pyramids") or {}).values()):
         schedule.iterations = [max(1, round(n * scale)) for n in schedule.iterations]
+    if config.get("refine") and config.refine.iterations:  # fast_paper's full-resolution refinement
+        config.refine.iterations = max(1, round(config.refine.iterations * scale))
     return sum(full) / sum(config.iterations)
 
 

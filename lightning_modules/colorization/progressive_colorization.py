@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lightning_modules.colorization.chroma_refinement import refine_chroma
 from lightning_modules.colorization.color_conversions import rgb_to_yiq, yiq_to_rgb
 from lightning_modules.colorization.colorization_network import ColorizationNetwork, memory_format
 from lightning_modules.colorization.colorizer import Colorizer, Hints
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}  # paper eq. 3: L1; public code: MSELoss
 PRECISIONS = ("auto", "bf16", "32")
 LR_DECAYS = ("none", "cosine")  # appendix A: a constant rate per level; cosine: this suite's option
+# chroma_refinement.refine_chroma's settings; iterations 0: no refinement
+REFINE_OFF = {"iterations": 0, "channels": 32, "window": 3, "lr": 0.01, "samples": 8192}
 FLAT_GRAY_RANGE = 1 / 512  # a gray image whose values span less than half an 8-bit step is constant
 
 Level = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # gray, image, hole, hint, hint_mask at one size
@@ -81,6 +84,42 @@ def check_guided_at(at: str) -> None:
         raise ValueError(f"guided_at must be one of {GUIDED_AT}, got {at!r}")
 
 
+def guided_chroma(colors: Tensor, gray: Tensor, radius: int, eps: float, at: str = "full") -> Tensor:
+    """The chroma (YIQ's I and Q, with the EII gray as Y) of colors fitted at a low resolution, brought to
+    the full-resolution gray's size through a guided filter's local linear model, chroma = a·gray + b (He et
+    al. 2010), estimated where `at` says: "full": on the bilinearly upsampled chroma at full resolution
+    (radius in full-resolution pixels); "fit": at the fit's own resolution against the gray downscaled as the
+    fit saw it, with a and b then upsampled bilinearly and applied to the full-resolution gray (He & Sun
+    2015's fast guided filter; radius in fit pixels), so the gray's detail finer than the fit reaches the
+    chroma."""
+    check_guided_at(at)
+    chroma = rgb_to_yiq(colors)[:, 1:]
+    if at == "full":
+        chroma = F.interpolate(chroma, gray.shape[-2:], mode="bilinear", align_corners=False)
+        return kornia.filters.guided_blur(gray, chroma, 2 * radius + 1, eps)
+    # kornia's subsample option point-samples the full-resolution pair instead: the fit's gray is a box mean
+    small = F.interpolate(gray, chroma.shape[-2:], mode="area")
+    mean = lambda x: kornia.filters.box_blur(x, 2 * radius + 1, "reflect")  # noqa: E731
+    mean_gray, mean_chroma = mean(small), mean(chroma)
+    covariance = mean(small * chroma) - mean_gray * mean_chroma
+    a = covariance / (mean(small.square()) - mean_gray.square() + eps)
+    b = mean_chroma - a * mean_gray
+    up = lambda x: F.interpolate(x, gray.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+    return up(mean(a)) * gray + up(mean(b))  # each pixel: the mean of its windows' models
+
+
+def with_known_chroma(chroma: Tensor, gray: Tensor, image: Tensor, hole: Tensor, spread: float) -> Tensor:
+    """RGB with the gray as luminance: the known pixels keep their own chroma, and what `chroma` misses
+    there is carried into the hole by a normalized Gaussian blur of `spread` px, fading where no known
+    pixel is near."""
+    known = 1 - hole
+    truth = rgb_to_yiq(torch.where(known > 0, image, 0))[:, 1:]
+    size = 2 * math.ceil(3 * spread) + 1
+    blur = lambda x: kornia.filters.gaussian_blur2d(x, size, (spread, spread), "replicate")  # noqa: E731
+    carried = blur((truth - chroma) * known) / (blur(known) + 1e-2)
+    return yiq_to_rgb(gray, torch.where(known > 0, truth, chroma + carried))
+
+
 def guided_upsampling(
     colors: Tensor,
     gray: Tensor,
@@ -91,36 +130,9 @@ def guided_upsampling(
     spread: float,
     at: str = "full",
 ) -> Tensor:
-    """Colors fitted at a low resolution, brought to the full-resolution gray's size, which is kept exactly
-    as their luminance. Their chroma (YIQ's I and Q, with the EII gray as Y) follows the gray through a
-    guided filter's local linear model, chroma = a·gray + b (He et al. 2010), estimated where `at` says:
-    "full": on the bilinearly upsampled chroma at full resolution (radius in full-resolution pixels);
-    "fit": at the fit's own resolution against the gray downscaled as the fit saw it, with a and b then
-    upsampled bilinearly and applied to the full-resolution gray (He & Sun 2015's fast guided filter; radius
-    in fit pixels), so the gray's detail finer than the fit reaches the chroma. The known pixels keep their
-    own chroma, and what the fit misses there is carried into the hole by a normalized Gaussian blur of
-    `spread` px, fading where no known pixel is near."""
-    check_guided_at(at)
-    chroma = rgb_to_yiq(colors)[:, 1:]
-    if at == "full":
-        chroma = F.interpolate(chroma, gray.shape[-2:], mode="bilinear", align_corners=False)
-        chroma = kornia.filters.guided_blur(gray, chroma, 2 * radius + 1, eps)
-    else:
-        # kornia's subsample option point-samples the full-resolution pair instead: the fit's gray is a box mean
-        small = F.interpolate(gray, chroma.shape[-2:], mode="area")
-        mean = lambda x: kornia.filters.box_blur(x, 2 * radius + 1, "reflect")  # noqa: E731
-        mean_gray, mean_chroma = mean(small), mean(chroma)
-        covariance = mean(small * chroma) - mean_gray * mean_chroma
-        a = covariance / (mean(small.square()) - mean_gray.square() + eps)
-        b = mean_chroma - a * mean_gray
-        up = lambda x: F.interpolate(x, gray.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
-        chroma = up(mean(a)) * gray + up(mean(b))  # each pixel: the mean of its windows' models
-    known = 1 - hole
-    truth = rgb_to_yiq(torch.where(known > 0, image, 0))[:, 1:]
-    size = 2 * math.ceil(3 * spread) + 1
-    blur = lambda x: kornia.filters.gaussian_blur2d(x, size, (spread, spread), "replicate")  # noqa: E731
-    carried = blur((truth - chroma) * known) / (blur(known) + 1e-2)
-    return yiq_to_rgb(gray, torch.where(known > 0, truth, chroma + carried))
+    """Colors fitted at a low resolution at the full-resolution gray's size, which is kept exactly as their
+    luminance: guided_chroma, then with_known_chroma."""
+    return with_known_chroma(guided_chroma(colors, gray, radius, eps, at), gray, image, hole, spread)
 
 
 def pyramid(
@@ -181,7 +193,9 @@ class ProgressiveColorization(Colorizer):
     chroma back to full resolution on the full-resolution gray (guided_at: where its local linear model is
     estimated, "full" or "fit" resolution; guided_radius in that resolution's pixels, guided_eps in squared
     gray units, known_spread: how far the known pixels' own chroma reaches into the hole, in full-resolution
-    px); 1: the paper's full-resolution fit. The height rule sees the fitted size.
+    px); 1: the paper's full-resolution fit. The height rule sees the fitted size. refine: with fit_scale
+    below 1, a per-pixel network fitted on the known pixels at full resolution corrects the upsampled
+    chroma (chroma_refinement.refine_chroma: iterations, channels, window, lr, samples; iterations 0: off).
     lr_decay: "none" (the paper's constant rate per level) or "cosine" (each level's rate decays to zero
     over its iterations, a speed option: the known-pixel loss is still falling at the paper's last step).
     report_every: iterations between progress reports (level, iteration, known-pixel loss) to the
@@ -208,6 +222,7 @@ class ProgressiveColorization(Colorizer):
         guided_eps: float = 1e-4,
         known_spread: float = 4.0,
         guided_at: str = "full",
+        refine: Mapping[str, float] | None = None,
         lr_decay: str = "none",
         report_every: int = 50,
         log_every_s: float = 30.0,
@@ -217,6 +232,9 @@ class ProgressiveColorization(Colorizer):
         self.fit_scale, self.guided_radius, self.guided_eps = fit_scale, guided_radius, guided_eps
         check_guided_at(guided_at)  # here, not after minutes of fitting
         self.known_spread, self.guided_at = known_spread, guided_at
+        self.refine = {**REFINE_OFF, **(refine or {})}
+        if set(self.refine) != set(REFINE_OFF):
+            raise ValueError(f"refine takes {sorted(REFINE_OFF)}, got {sorted(self.refine)}")
         self.report_every, self.log_every_s = max(1, report_every), log_every_s
         self._last_log = -math.inf
         self.iterations, self.lrs = _schedule(pyramid_height, iterations, lrs)
@@ -289,16 +307,10 @@ class ProgressiveColorization(Colorizer):
         size = tuple(max(1, round(side * self.fit_scale)) for side in gray.shape[-2:])
         colors = self._fit_full(*downscaled((gray, image, mask, hint, hint_mask), size))
         known_image, hole = Hints(hint, hint_mask).merge(image, mask)  # hints are known colors here
-        return guided_upsampling(
-            colors,
-            gray,
-            known_image,
-            hole,
-            self.guided_radius,
-            self.guided_eps,
-            self.known_spread,
-            self.guided_at,
-        )
+        chroma = guided_chroma(colors, gray, self.guided_radius, self.guided_eps, self.guided_at)
+        if self.refine["iterations"]:
+            chroma = refine_chroma(chroma, gray, known_image, hole, self.loss, **self.refine, seed=self.seed)
+        return with_known_chroma(chroma, gray, known_image, hole, self.known_spread)
 
     def _fit_full(self, gray: Tensor, image: Tensor, mask: Tensor, hint: Tensor, hint_mask: Tensor) -> Tensor:
         largest = self.height_for(*gray.shape[-2:])
