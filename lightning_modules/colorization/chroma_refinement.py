@@ -53,15 +53,19 @@ def refine_chroma(
     seed: int = 0,
 ) -> Tensor:
     """B×2×H×W chroma (YIQ's I and Q) corrected per image by a per-pixel network fitted to the known
-    pixels' colours: `loss` (F.l1_loss or F.mse_loss, the fit's) on RGB with the gray as luminance, Adam from
-    `lr` decayed to zero (cosine) over `iterations` steps of `samples` known pixels each. The correction starts at zero, so with no
-    known pixel the chroma is returned as it came."""
+    pixels' colours: `loss` (F.l1_loss or F.mse_loss, the fit's) on RGB with the gray as luminance, Adam
+    from `lr` decayed to zero (cosine) over `iterations` steps of `samples` known pixels each. The
+    correction starts at zero, so an image without known pixels keeps its chroma as it came."""
     batch, _, height, width = gray.shape
+    known = (1 - hole).flatten(1)
+    # nothing to learn (no known pixel) or nothing to fill (no hole: with_known_chroma keeps the truth)
+    if not ((known > 0).any(1) & (known < 1).any(1)).any():
+        return chroma
     pad = window // 2
     neighbourhood = F.unfold(F.pad(gray, (pad, pad, pad, pad), mode="reflect"), window)
     features = torch.cat([neighbourhood, chroma.flatten(2)], 1).transpose(1, 2)  # B × HW × (window² + 2)
-    base, luma = chroma.flatten(2).transpose(1, 2), gray.flatten(2).transpose(1, 2)
-    target, known = image.flatten(2).transpose(1, 2), (1 - hole).flatten(1)
+    base, luma = features[..., -2:], gray.flatten(2).transpose(1, 2)
+    target = image.flatten(2).transpose(1, 2)
     generator = torch.Generator().manual_seed(seed)
     parameters = [
         *_linear(features.shape[-1], channels, batch, generator, gray.device),

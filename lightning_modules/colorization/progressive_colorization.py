@@ -16,6 +16,7 @@ for the same batch layout on the same hardware.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -37,8 +38,11 @@ log = logging.getLogger(__name__)
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}  # paper eq. 3: L1; public code: MSELoss
 PRECISIONS = ("auto", "bf16", "32")
 LR_DECAYS = ("none", "cosine")  # appendix A: a constant rate per level; cosine: this suite's option
-# chroma_refinement.refine_chroma's settings; iterations 0: no refinement
-REFINE_OFF = {"iterations": 0, "channels": 32, "window": 3, "lr": 0.01, "samples": 8192}
+# refine_chroma's settings at its defaults, with iterations 0: no refinement
+REFINE_OFF = {
+    name: 0 if name == "iterations" else inspect.signature(refine_chroma).parameters[name].default
+    for name in ("iterations", "channels", "window", "lr", "samples")
+}
 FLAT_GRAY_RANGE = 1 / 512  # a gray image whose values span less than half an 8-bit step is constant
 
 Level = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]  # gray, image, hole, hint, hint_mask at one size
