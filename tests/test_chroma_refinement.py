@@ -53,7 +53,13 @@ def test_refinement_without_known_pixels_changes_nothing_and_repeats_itself():
 
 
 def test_fast_paper_refines_and_the_setting_is_checked():
-    assert preset("fast_paper").refine["iterations"] == 300
+    assert preset("fast_paper").refine == {
+        "iterations": 1000,
+        "channels": 32,
+        "window": 5,
+        "lr": 0.02,
+        "samples": 8192,
+    }
     assert preset("fast_paper", "refine.iterations=0").refine["iterations"] == 0
     assert preset("paper").refine["iterations"] == 0
     with pytest.raises(Exception, match="refine takes"):  # a ValueError, wrapped by Hydra

@@ -30,12 +30,15 @@ def rgb_to_yiq(image: Tensor) -> Tensor:
     return torch.einsum("ij,bjhw->bihw", image.new_tensor(_RGB_TO_YIQ), image)
 
 
-def yiq_to_rgb(luma: Tensor, chroma: Tensor) -> Tensor:
+def yiq_to_rgb(luma: Tensor, chroma: Tensor, gamut: bool = True) -> Tensor:
     """Y B×1×H×W in [0, 1] and IQ B×2×H×W -> RGB in [0, 1] whose EII gray is exactly Y.
 
     Out-of-gamut colors are desaturated towards their gray (the chroma offset scaled until every channel
-    fits) rather than clipped per channel, which would change the luminance."""
+    fits) rather than clipped per channel, which would change the luminance. gamut=False: the linear
+    transform alone, out-of-gamut colors included, for losses whose gradient must not vanish there."""
     rgb = torch.einsum("ij,bjhw->bihw", luma.new_tensor(_YIQ_TO_RGB), torch.cat([luma, chroma], 1))
+    if not gamut:
+        return rgb
     offset = rgb - luma  # zero gray: the I and Q rows sum to zero
     room = torch.where(offset > 0, 1 - luma, luma) / offset.abs().clamp_min(1e-12)
     scale = room.amin(1, keepdim=True).clamp(max=1)
