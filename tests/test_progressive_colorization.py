@@ -16,9 +16,10 @@ from lightning_modules.colorization.colorization_network import ColorizationNetw
 from lightning_modules.colorization.colorizer import Hints
 from lightning_modules.colorization.progressive_colorization import (
     ProgressiveColorization,
-    guided_upsampling,
+    guided_chroma,
     palette_distance,
     pyramid,
+    with_known_chroma,
 )
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -358,7 +359,7 @@ def test_fast_paper_reproduces_the_image_when_nothing_is_missing():
     assert torch.allclose(to_gray(output), gray, atol=2e-3)  # the full-resolution gray is kept
 
 
-def test_guided_upsampling_at_the_fit_resolution_carries_the_gray_detail_into_the_chroma():
+def test_guided_chroma_at_the_fit_resolution_carries_the_gray_detail_into_the_chroma():
     """The true colors at a quarter of the side, brought back with nothing known: the local linear model
     estimated at the fit's resolution and applied to the full-resolution gray (He & Sun's fast guided
     filter) restores texture chroma that a guided filter on the bilinearly upsampled chroma cannot."""
@@ -366,13 +367,15 @@ def test_guided_upsampling_at_the_fit_resolution_carries_the_gray_detail_into_th
     gray, hole = to_gray(images), torch.ones_like(images[:, :1])
     small = F.interpolate(images, 32, mode="area")
     scores = {
-        at: psnr(guided_upsampling(small, gray, images, hole, radius, 1e-4, 4.0, at), images)
+        at: psnr(
+            with_known_chroma(guided_chroma(small, gray, radius, 1e-4, at), gray, images, hole, 4.0), images
+        )
         for at, radius in (("full", 2), ("fit", 1))
     }
     assert scores["fit"].mean() > scores["full"].mean() + 10, scores
     assert (scores["fit"] > scores["full"]).sum() >= 4, scores
     with pytest.raises(ValueError, match="guided_at"):
-        guided_upsampling(small, gray, images, hole, 1, 1e-4, 4.0, "coarse")
+        guided_chroma(small, gray, 1, 1e-4, "coarse")
 
 
 def test_fast_paper_keeps_a_one_pixel_hint():

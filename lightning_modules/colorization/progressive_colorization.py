@@ -80,7 +80,7 @@ def downscaled(level: Level, size: tuple[int, int]) -> Level:
     )
 
 
-GUIDED_AT = ("full", "fit")  # where guided_upsampling estimates its local linear model
+GUIDED_AT = ("full", "fit")  # where guided_chroma estimates its local linear model
 
 
 def check_guided_at(at: str) -> None:
@@ -122,21 +122,6 @@ def with_known_chroma(chroma: Tensor, gray: Tensor, image: Tensor, hole: Tensor,
     blur = lambda x: kornia.filters.gaussian_blur2d(x, size, (spread, spread), "replicate")  # noqa: E731
     carried = blur((truth - chroma) * known) / (blur(known) + 1e-2)
     return yiq_to_rgb(gray, torch.where(known > 0, truth, chroma + carried))
-
-
-def guided_upsampling(
-    colors: Tensor,
-    gray: Tensor,
-    image: Tensor,
-    hole: Tensor,
-    radius: int,
-    eps: float,
-    spread: float,
-    at: str = "full",
-) -> Tensor:
-    """Colors fitted at a low resolution at the full-resolution gray's size, which is kept exactly as their
-    luminance: guided_chroma, then with_known_chroma."""
-    return with_known_chroma(guided_chroma(colors, gray, radius, eps, at), gray, image, hole, spread)
 
 
 def pyramid(
@@ -193,7 +178,7 @@ class ProgressiveColorization(Colorizer):
     thousands of known ones, and with the paper's L1 loss every pixel pulls equally hard, so an unweighted
     hint is averaged away; it is a known pixel all the same (the public code has no hints).
     fit_scale: the fits run on the image downscaled by this factor (this suite's speed-up, not the paper's:
-    colour is low-frequency and the gray is known at full resolution), and guided_upsampling brings their
+    colour is low-frequency and the gray is known at full resolution), and guided_chroma brings their
     chroma back to full resolution on the full-resolution gray (guided_at: where its local linear model is
     estimated, "full" or "fit" resolution; guided_radius in that resolution's pixels, guided_eps in squared
     gray units, known_spread: how far the known pixels' own chroma reaches into the hole, in full-resolution
