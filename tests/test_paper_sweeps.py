@@ -5,6 +5,7 @@ The four datasets are fixture trees in their distributed layouts; images are res
 networks, schedules and colorizations shrunk, so that only the plumbing is under test, not the numbers.
 """
 
+import itertools
 import re
 
 import pytest
@@ -110,8 +111,8 @@ def test_table2_cross_dataset(tmp_path, data_dir):
 
 
 def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
-    """The sweep in two invocations, so that only ours get shrunk networks (the baselines take no such
-    settings); report.py makes one table of both folders."""
+    """The sweep in three invocations, so that only ours get shrunk networks and schedules (the baselines
+    take no such settings); report.py makes one table of the three folders."""
     common = (
         "evaluate.py",
         "-m",
@@ -124,14 +125,25 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         f"paths.data_dir={data_dir}",
     )
     run(*common, "colorizer=zhang,domain_transform,levin", f"hydra.sweep.dir={tmp_path / 'baselines'}")
+    # ours shrunk: one block of 8 channels and a few steps per level; ours_base runs apart from the other
+    # two because a schedule lists one entry per pyramid level
+    tiny = ("colorizer.num_blocks=1", "colorizer.channels=8")
     run(
         *common,
-        "colorizer=ours_base,ours_full,ours_selected",
-        "colorizer.num_blocks=1",
-        "colorizer.channels=8",
+        "colorizer=ours_base",
+        "colorizer.iterations=[20]",
+        *tiny,
+        f"hydra.sweep.dir={tmp_path / 'base'}",
+    )
+    run(
+        *common,
+        "colorizer=ours_full,ours_selected",
+        "colorizer.iterations=[5,5,10]",
+        "colorizer.lower_pyramids={1:{iterations:[20],lrs:[0.01]},2:{iterations:[5,15],lrs:[0.01,0.003]}}",
+        *tiny,
         f"hydra.sweep.dir={tmp_path / 'ours'}",
     )
-    printed, rows = report(tmp_path / "baselines", tmp_path / "ours", out=tmp_path)
+    printed, rows = report(*(tmp_path / sweep for sweep in ("baselines", "base", "ours")), out=tmp_path)
     assert "EII Table 3" in printed
     methods = ("zhang", "domain_transform", "levin", "ours_base", "ours_full", "ours_selected")
     assert rows[0] == ["mask type"] + [f"{c}/{m}" for c in methods for m in ("psnr", "ssim", "lpips")]
@@ -145,7 +157,7 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
     # Ours (full) is the paper's method: every image at the paper's height for Places2, 3 (appendix A),
     # whatever its size; the per-image selection is its own column (ours_selected), never ours_full.
     heights = {}
-    for job in (tmp_path / "ours").iterdir():
+    for job in itertools.chain((tmp_path / "base").iterdir(), (tmp_path / "ours").iterdir()):
         if (job / ".hydra" / "overrides.yaml").is_file():
             colorizer = OmegaConf.load(job / ".hydra" / "overrides.yaml")
             name = next(o.split("=")[1] for o in colorizer if o.startswith("colorizer="))
