@@ -22,7 +22,7 @@ demo: setup  ## offline CPU demo: GatedConv rgb vs mono (EII) on synthetic textu
 	$(BIN)/python report.py $(DEMO_DIR)
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=20
 
 lint: setup
 	$(BIN)/ruff check .

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
-import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from suite_cli import DEEPGIN_TINY, run
@@ -25,7 +24,7 @@ from lightning_modules.common.perceptual_loss import (
 from lightning_modules.common.pixel_losses import hole_valid_l1, total_variation
 from lightning_modules.deepgin.module import DeepGINInpainting
 from lightning_modules.deepgin.schedule import TwoStageSchedule
-from utils.pretrained import MissingWeightsError
+from utils.pretrained import MissingWeightsError, vgg19_features
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["model.generator.width=4", "model.discriminator.ndf=8", "model.perceptual.input_size=null"]
@@ -63,7 +62,7 @@ def test_schedule_of_the_paper():
 
 
 def test_vgg_layers_are_taken_before_their_relus():
-    names = vgg_layer_names(torchvision.models.vgg19().features)
+    names = vgg_layer_names(vgg19_features("random"))
     paper = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
     assert [names.index(layer) for layer in paper] == [0, 5, 10, 19, 28]  # torchvision's vgg19.features
     vgg = VGGFeatures([*paper[:2], "relu2_1"], weights="random")
@@ -259,7 +258,7 @@ def test_loss_presets_match_a_direct_computation(preset):
         cfg = compose("train", overrides=["model=deepgin", f"model/deepgin_losses={preset}"]).model
     arguments = {**cfg.perceptual, "weights": "random", "input_size": None}
     loss = PerceptualStyleLoss(**arguments)
-    reference = torchvision.models.vgg19(weights=None).features  # in-place ReLUs, as torchvision builds it
+    reference = vgg19_features("random")  # in-place ReLUs, as torchvision builds them
     reference.load_state_dict(loss.vgg.features.state_dict(), strict=False)
     image, target = torch.rand(2, 3, 40, 40), torch.rand(2, 3, 40, 40)
     normalize = lambda x: (x - loss.vgg.mean) / loss.vgg.std  # noqa: E731

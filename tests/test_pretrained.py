@@ -12,7 +12,7 @@ from utils.pretrained import (
     fid_metric,
     lpips_metric,
     require_weights,
-    vgg19,
+    vgg19_features,
 )
 
 
@@ -57,27 +57,41 @@ def test_metrics_fail_fast_before_constructing(torch_home, no_network):
 
 def test_vgg19_imagenet_missing_raises(torch_home, no_network):
     with pytest.raises(MissingWeightsError, match="vgg19-dcbb9e9d.pth"):
-        vgg19()
+        vgg19_features()
 
 
 def test_vgg19_loads_a_cached_file_without_network(torch_home, no_network):
-    state_dict = torchvision.models.vgg19(weights=None).state_dict()
+    state_dict = torchvision.models.vgg19(weights=None).state_dict()  # the whole file, classifier included
     torch.save(state_dict, torch_home / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth")
-    model = vgg19("imagenet")
-    loaded = model.state_dict()
-    assert loaded.keys() == state_dict.keys()
-    assert all(torch.equal(loaded[key], value) for key, value in state_dict.items())
-    assert not any(p.is_meta for p in model.parameters())
-    assert model.features(torch.rand(1, 3, 32, 32)).shape == (1, 512, 1, 1)
+    features = vgg19_features("imagenet")
+    loaded = features.state_dict()
+    assert {f"features.{key}" for key in loaded} == {key for key in state_dict if key.startswith("features.")}
+    assert all(torch.equal(value, state_dict[f"features.{key}"]) for key, value in loaded.items())
+    assert not any(p.is_meta for p in features.parameters())
+    assert features(torch.rand(1, 3, 32, 32)).shape == (1, 512, 1, 1)
 
 
-def test_vgg19_random_by_name_warns(torch_home, no_network, caplog):
+def test_vgg19_random_by_name_warns_and_is_one_fixed_torchvision_initialisation(
+    torch_home, no_network, caplog
+):
+    state = torch.get_rng_state()
     with caplog.at_level(logging.WARNING, logger="utils.pretrained"):
-        model = vgg19("random")
-    assert isinstance(model, torchvision.models.VGG)
+        features = vgg19_features("random")
     assert "not comparable" in caplog.text
+    assert torch.equal(torch.get_rng_state(), state)  # drawn from its own generator
+    again = vgg19_features("random").state_dict()
+    assert all(torch.equal(value, again[key]) for key, value in features.state_dict().items())
+    with torch.device("meta"):
+        reference = torchvision.models.vgg19(weights=None).features
+    assert [type(m) for m in features] == [type(m) for m in reference]
+    convolutions = [m for m in features if isinstance(m, torch.nn.Conv2d)]
+    assert len(convolutions) == 16 and not any(p.is_meta for p in features.parameters())
+    for conv in convolutions:  # Kaiming normal over fan-out (He et al. 2015), zero bias
+        fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        assert float(conv.weight.std()) == pytest.approx((2 / fan_out) ** 0.5, rel=0.05)
+        assert not conv.bias.any()
 
 
 def test_vgg19_rejects_other_weight_names(torch_home):
     with pytest.raises(ValueError, match="'imagenet' or 'random'"):
-        vgg19("places365")
+        vgg19_features("places365")

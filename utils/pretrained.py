@@ -89,22 +89,38 @@ def require_weights(name: str) -> Path:
     return path
 
 
-def vgg19(weights: Literal["imagenet", "random"] = "imagenet") -> torchvision.models.VGG:
-    """torchvision's VGG19 with ImageNet weights from the cache, or random weights when asked by name."""
+def vgg19_features(weights: Literal["imagenet", "random"] = "imagenet") -> torch.nn.Sequential:
+    """torchvision's VGG19 `features` (its convolutional part, all the losses use) with ImageNet weights
+    from the cache, or random weights when asked by name.
+
+    Built on the meta device: initialising the unused classifier's 124M parameters costs seconds per network.
+    Random weights follow torchvision's VGG initialisation, drawn from a generator of their own (seed 0):
+    the same network wherever it is built, and the caller's random stream is left as it was."""
+    if weights not in ("imagenet", "random"):
+        raise ValueError(f"vgg19 weights must be 'imagenet' or 'random', got {weights!r}")
+    with torch.device("meta"):
+        features = torchvision.models.vgg19(weights=None).features
     if weights == "random":
         log.warning(
             "VGG19 with RANDOM weights (asked for by name): losses built on it are not the paper's, "
             "and results are not comparable with runs that use ImageNet weights."
         )
-        return torchvision.models.vgg19(weights=None)
-    if weights != "imagenet":
-        raise ValueError(f"vgg19 weights must be 'imagenet' or 'random', got {weights!r}")
+        features.to_empty(device="cpu")
+        generator = torch.Generator().manual_seed(0)
+        for module in features:
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(
+                    module.weight, mode="fan_out", nonlinearity="relu", generator=generator
+                )
+                torch.nn.init.zeros_(module.bias)
+        return features
     state_dict = torch.load(require_weights("vgg19"), map_location="cpu", weights_only=True)
-    # Built on the meta device: randomly initialising 143M parameters only to overwrite them costs seconds.
-    with torch.device("meta"):
-        model = torchvision.models.vgg19(weights=None)
-    model.load_state_dict(state_dict, assign=True)
-    return model
+    prefix = "features."
+    features.load_state_dict(
+        {key.removeprefix(prefix): value for key, value in state_dict.items() if key.startswith(prefix)},
+        assign=True,
+    )
+    return features
 
 
 def lpips_metric(

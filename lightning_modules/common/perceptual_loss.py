@@ -2,7 +2,7 @@
 
 The perceptual loss compares feature maps, the style loss their Gram matrices (channel correlations,
 which keep textures and colours but not where they are). Both sum over chosen layers with per-layer
-weights. The network comes from `suite.pretrained.vgg19` (torchvision's cache, never downloaded);
+weights. The network comes from `utils.pretrained.vgg19_features` (torchvision's cache, never downloaded);
 `weights="random"` is for tests and offline demos only and is logged as such there.
 """
 
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from utils.pretrained import vgg19
+from utils.pretrained import vgg19_features
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,7 +42,7 @@ class VGGFeatures(nn.Module):
 
     def __init__(self, layers: Sequence[str], weights: Literal["imagenet", "random"] = "imagenet") -> None:
         super().__init__()
-        features = vgg19(weights).features
+        features = vgg19_features(weights)
         names = vgg_layer_names(features)
         unknown = [layer for layer in layers if layer not in names]
         if unknown:
