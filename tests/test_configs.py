@@ -23,7 +23,6 @@ from checkpoints import (
 )
 from fixture_trees import eii_datasets, write_image
 from hydra import compose, initialize_config_dir
-from hydra._internal.defaults_list import DefaultsList
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -167,7 +166,7 @@ def hydra():
 
 
 @functools.cache
-def defaults_list(loader, entry: str, overrides: tuple[str, ...]) -> DefaultsList:
+def defaults_list(loader, entry: str, overrides: tuple[str, ...]):
     """The defaults tree alone, without merging the configs: the exploration below and
     `test_every_config_file_is_composed` ask for the same ones, at about half a composition's cost."""
     return loader.compute_defaults_list(entry, list(overrides), RunMode.RUN)
