@@ -1,4 +1,5 @@
-# `make demo` and `make test` do all the set-up on a fresh machine (a virtualenv in .venv).
+# `make demo` and `make test` do all the set-up on a fresh machine (a virtualenv in .venv). uv installs the
+# pinned set (about 40 s from an empty cache where pip takes about 3 minutes: torch's CUDA wheels are GBs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,8 +11,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 # the demo's sweep folder: GatedConv rgb and mono jobs, then one table + comparison figure over both
