@@ -1,5 +1,5 @@
 # `make demo` and `make test` do all the set-up on a fresh machine (a virtualenv in .venv). uv installs the
-# pinned set (about 40 s from an empty cache where pip takes about 3 minutes: torch's CUDA wheels are GBs).
+# pinned set (about 1 minute from an empty cache where pip took about 3: torch's CUDA wheels are GBs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
