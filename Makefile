@@ -1,5 +1,6 @@
 # `make demo` and `make test` do all the set-up on a fresh machine (a virtualenv in .venv). uv installs the
 # pinned set (about 1 minute from an empty cache where pip took about 3: torch's CUDA wheels are GBs).
+# uv reads UV_INDEX_URL / UV_DEFAULT_INDEX, not pip.conf: where it cannot reach an index, pip installs instead.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,8 +12,9 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
+	( $(BIN)/pip install --quiet uv==0.13.9 \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]" ) \
+	  || $(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 # the demo's sweep folder: GatedConv rgb and mono jobs, then one table + comparison figure over both
