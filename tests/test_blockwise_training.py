@@ -23,6 +23,10 @@ from datamodules.inpainting_dataset import InpaintingDataset, collate
 CONF = Path(__file__).resolve().parents[1] / "conf"
 HEAD, BLOCK = 700, 40  # iterations: the head's, then each of the three blocks'
 TEXTURES = (0, 7)
+# hole PSNR gain that counts as overfitting: over init seeds 0-3 on CPU, rgb's head gained +14.4 to +16.9 dB
+# and the grown model +16.1 to +18.1 (mono's gray: +32 or more); the trajectory is a GAN's, so the exact
+# figure moves with the CPU's float kernels
+GAIN = 12
 NETWORKS = (
     "model.generator.channels=[16,32,64]",
     "model.generator.head_blocks=2",
@@ -63,12 +67,12 @@ def test_head_then_grown_model_overfit_one_batch(bottleneck):
     head = score()
     # the head's last batch is behind it; r1 is in place at weight 0, so this is still the head's output
     assert (int(model.generator.active_blocks), float(model.generator.fade)) == (1, 0.0)
-    assert head > start + 15, (start, head)
+    assert head > start + GAIN, (start, head)
     fit_repeated(model, batch, 3 * BLOCK)  # continues the schedule: blocks r1…r3 fade in
     grown = score()
     print(f"{bottleneck}: hole PSNR {start:.2f} → head {head:.2f} → grown {grown:.2f} dB")
     assert int(model.generator.active_blocks) == 3 and float(model.generator.fade) == 1.0
-    assert grown > start + 15
+    assert grown > start + GAIN, (start, head, grown)
 
 
 TINY_RUN = (
