@@ -8,6 +8,10 @@ image grids. A method adds its networks, its losses, `forward` and `training_ste
 from __future__ import annotations
 
 import importlib
+import logging
+import pickle
+import warnings
+import zipfile
 from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +25,9 @@ from evaluation.metrics import InpaintingMetrics
 from lightning_modules.colorization.colorizer import Hints
 from lightning_modules.hole_crops import inpaint_in_crops
 from lightning_modules.monochromic_bottleneck import RecoloredBottleneck, make_bottleneck
+from lightning_modules.released_weights import fresh_networks
+
+log = logging.getLogger(__name__)
 
 VAL_METRICS = ("psnr", "ssim", "l1")
 TEST_METRICS = ("psnr", "ssim", "l1", "lpips", "fid")
@@ -169,19 +176,63 @@ class InpaintingModule(pl.LightningModule):
 def load_inpainting_module(
     ckpt_path: str | Path, map_location: str | torch.device = "cpu", **hparams: Any
 ) -> InpaintingModule:
-    """Any method's LightningModule from a checkpoint written by this suite; `hparams` replace saved
-    hyper-parameters, e.g. inference options such as DeepGIN's self_ensemble."""
+    """Any method's LightningModule from a checkpoint written by this suite (a training run's, or a release
+    converted by import_release.py); `hparams` replace saved hyper-parameters, e.g. inference options such
+    as DeepGIN's self_ensemble. A network that a converted release leaves out keeps its initialization."""
     path = Path(ckpt_path)
     if not path.is_file():
         raise FileNotFoundError(
             f"checkpoint not found: {path}. Pass the file a training run wrote, "
-            "e.g. ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt"
+            "e.g. ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt, or a release converted by "
+            "import_release.py (releases/<method>_<dataset>.ckpt)"
         )
-    header = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-    qualname = header.get("inpainting_module")
+    header = read_checkpoint(path)
+    qualname = header.get("inpainting_module") if isinstance(header, dict) else None
     if qualname is None:
-        raise ValueError(f"{path} was not written by this suite's training (no 'inpainting_module' entry)")
+        raise ValueError(f"{path} was not written by this suite. {foreign_checkpoint_hint(header)}")
     module_name, _, class_name = qualname.rpartition(".")
     cls = getattr(importlib.import_module(module_name), class_name)
-    model = cls.load_from_checkpoint(path, map_location=map_location, **hparams)
+    fresh = fresh_networks(header)
+    with warnings.catch_warnings():  # the keys of the fresh networks, checked below
+        warnings.filterwarnings(
+            "ignore", "Found keys that are in the model state dict but not in the checkpoint"
+        )
+        model = cls.load_from_checkpoint(path, map_location=map_location, strict=not fresh, **hparams)
+    if fresh:
+        saved = set(header["state_dict"])
+        absent = [key for key in model.state_dict() if key not in saved]
+        unexplained = [key for key in absent if not key.startswith(tuple(fresh))]
+        if unexplained:
+            raise ValueError(f"{path} lacks {', '.join(unexplained[:5])}, which no release note explains")
+        for prefix, reason in fresh.items():
+            log.info(
+                "%s: %s is not in the release (%s): initialized, unused at inference", path, prefix, reason
+            )
     return model.eval()
+
+
+def read_checkpoint(path: Path) -> Any:
+    """torch.load of a checkpoint, memory-mapped, with a clear error for a truncated or foreign file."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+        suffix = path.suffix.lower()
+        if suffix in (".index", ".pb", ".meta") or ".data-" in path.name:
+            raise ValueError(
+                f"{path} is a TensorFlow file, not a suite checkpoint: convert the release first, "
+                "e.g. python import_release.py release=gatedconv release.dataset=places2 release.dir=<its folder>"
+            ) from err
+        raise ValueError(
+            f"{path} cannot be read as a checkpoint ({type(err).__name__}): a truncated copy or an "
+            "interrupted write? Copy it again, or pass the run's last.ckpt"
+        ) from err
+
+
+def foreign_checkpoint_hint(header: Any) -> str:
+    """What a file that is not a suite checkpoint looks like, and how to convert it."""
+    convert = "Convert an author's release with python import_release.py release=<method> release.dataset=<dataset> release.dir=<its folder> (README: Released weights)"
+    if isinstance(header, dict) and ("generator" in header or "discriminator" in header):
+        return f"It looks like EdgeConnect's released *_gen.pth / *_dis.pth. {convert}"
+    if isinstance(header, dict) and header and all(isinstance(v, torch.Tensor) for v in header.values()):
+        return f"It is a bare state dict ({len(header)} tensors, e.g. {next(iter(header))}), as the authors' code saves. {convert}"
+    return convert

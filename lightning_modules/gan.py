@@ -14,9 +14,11 @@ epoch.
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,6 +27,9 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from lightning_modules.base import TEST_METRICS, VAL_METRICS, InpaintingModule
+from lightning_modules.released_weights import fresh_networks
+
+log = logging.getLogger(__name__)
 
 
 class WeightedLoss:
@@ -52,13 +57,19 @@ class GANInpaintingModule(InpaintingModule):
     the bottleneck (so a checkpoint alone rebuilds the model); optimizer / scheduler: {g: ..., d: ...} of
     `_partial_` configs (a scheduler may be null); gradient_clip_norm: {g: ..., d: ...}, the gradient norm
     each network is clipped to (null: not clipped). A method sets `generator_extra_channels` and
-    `discriminator_channels` and implements `forward` and `training_step`."""
+    `discriminator_channels` and implements `forward` and `training_step`.
+
+    init_from: a checkpoint (a run's last.ckpt or a converted release, import_release.py) whose weights
+    training starts from, with fresh optimizers (fine-tuning, or the next stage of a staged method), or
+    {network: checkpoint} to take each network from its own; ignored when a run resumes."""
 
     generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
     generator_outputs: int = 1  # images the generator predicts (the block-wise guided model: two)
     # The networks with an optimizer each, in optimizer order; a method with more (EdgeConnect's edge and
     # inpainting models) names them here and maps each name to its module in `network`.
     networks: tuple[str, ...] = ("g", "d")
+    # the attribute of each network, whose prefix its weights carry in a checkpoint
+    network_attributes: Mapping[str, str] = {"g": "generator", "d": "discriminator"}
 
     def __init__(
         self,
@@ -67,6 +78,7 @@ class GANInpaintingModule(InpaintingModule):
         optimizer: dict[str, Any],
         scheduler: dict[str, Any] | None = None,
         gradient_clip_norm: dict[str, float | None] | None = None,
+        init_from: str | dict[str, str] | None = None,
         bottleneck: str = "rgb",
         colorization: dict | None = None,
         val_metrics: Sequence[str] = VAL_METRICS,
@@ -95,7 +107,52 @@ class GANInpaintingModule(InpaintingModule):
         return out_channels + 1  # the image and the mask
 
     def network(self, name: str) -> nn.Module:
-        return {"g": self.generator, "d": self.discriminator}[name]
+        return getattr(self, self.network_attributes[name])
+
+    # --- starting from other weights -----------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        if self.hparams.init_from and self.trainer.ckpt_path is None:  # a resumed run has its own weights
+            self.load_networks(self.hparams.init_from)
+
+    def load_networks(self, init_from: str | Mapping[str, str]) -> None:
+        """Weights from other checkpoints: one path for every network, or {network: path} (e.g. EdgeConnect's
+        G1 / D1 from an edge run and G2 / D2 from an inpaint run trained side by side). A network that a
+        converted release leaves out (e.g. a discriminator the authors did not publish) starts fresh."""
+        sources = (
+            {name: init_from for name in self.networks} if isinstance(init_from, str) else dict(init_from)
+        )
+        unknown = set(sources) - set(self.networks)
+        if unknown:
+            raise ValueError(
+                f"model.init_from names unknown networks {sorted(unknown)}; known: {self.networks}"
+            )
+        checkpoints: dict[str, dict[str, Any]] = {}
+        for name, path in sources.items():
+            if path not in checkpoints:
+                if not Path(path).is_file():
+                    raise FileNotFoundError(
+                        f"model.init_from: checkpoint not found: {path}. Pass a run's checkpoint, e.g. "
+                        "logs/train/runs/<run>/checkpoints/last.ckpt, or a release converted by import_release.py"
+                    )
+                checkpoints[path] = torch.load(path, map_location="cpu", weights_only=True)
+            attribute = self.network_attributes[name]
+            fresh = [
+                reason
+                for prefix, reason in fresh_networks(checkpoints[path]).items()
+                if prefix == f"{attribute}."
+            ]
+            if fresh:
+                log.info("model.init_from: %s starts fresh: %s has none (%s)", attribute, path, fresh[0])
+                continue
+            weights = {
+                key.removeprefix(f"{attribute}."): value
+                for key, value in checkpoints[path]["state_dict"].items()
+                if key.startswith(f"{attribute}.")
+            }
+            if not weights:
+                raise ValueError(f"{path} holds no {attribute} weights: a checkpoint of another method?")
+            self.network(name).load_state_dict(weights)
+            log.info("model.init_from: %s from %s", attribute, path)
 
     # --- optimization --------------------------------------------------------------------------------
     @contextmanager

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from torch import Tensor, nn
+from torch import Tensor
 
 from lightning_modules.edgeconnect.canny_edges import canny_edges, edge_gray, known_region_edges
 from lightning_modules.edgeconnect.losses import (
@@ -42,13 +41,6 @@ from lightning_modules.gan import GANInpaintingModule, WeightedLoss
 log = logging.getLogger(__name__)
 
 STAGES = ("edge", "inpaint", "edge_inpaint", "joint", "edge_and_inpaint")
-# the attribute of each optimized network, whose prefix its weights carry in a checkpoint
-NETWORK_ATTRIBUTES = {
-    "edge_g": "edge_generator",
-    "edge_d": "edge_discriminator",
-    "g": "generator",
-    "d": "discriminator",
-}
 
 
 def edge_accuracy(target: Tensor, predicted: Tensor, threshold: float = 0.5) -> tuple[Tensor, Tensor]:
@@ -69,6 +61,12 @@ class EdgeConnectInpainting(GANInpaintingModule):
     GANInpaintingModule (networks, optimizers, bottleneck, metrics)."""
 
     networks = ("edge_g", "edge_d", "g", "d")
+    network_attributes = {
+        "edge_g": "edge_generator",
+        "edge_d": "edge_discriminator",
+        "g": "generator",
+        "d": "discriminator",
+    }
     generator_extra_channels = 1  # G2 sees the image with white holes and the composite edge map
     size_multiple = 4  # two stride-2 convs, undone by two transposed convs
 
@@ -78,7 +76,6 @@ class EdgeConnectInpainting(GANInpaintingModule):
         edge_discriminator: DictConfig | dict,
         perceptual: DictConfig | dict,
         stage: str = "edge",
-        init_from: str | dict[str, str] | None = None,
         sigma: float = 2.0,
         canny_thresholds: Sequence[float] = (0.1, 0.2),
         gan_loss: str = "nsgan",
@@ -105,9 +102,6 @@ class EdgeConnectInpainting(GANInpaintingModule):
 
     def discriminator_channels(self, out_channels: int) -> int:
         return out_channels  # D2 judges the image alone (official InpaintingModel: in_channels=3)
-
-    def network(self, name: str) -> nn.Module:
-        return getattr(self, NETWORK_ATTRIBUTES[name])
 
     # --- networks ------------------------------------------------------------------------------------
     def edge_inputs(self, image: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -145,41 +139,8 @@ class EdgeConnectInpainting(GANInpaintingModule):
             object.__setattr__(self, "_perceptual_loss", loss)
         return self._perceptual_loss
 
-    # --- stage chaining ------------------------------------------------------------------------------
-    def load_networks(self, init_from: str | dict[str, str]) -> None:
-        """Weights from earlier stages' checkpoints: one path for all four networks, or {network: path}
-        (e.g. G1 / D1 from an edge run and G2 / D2 from an inpaint run trained side by side)."""
-        sources = (
-            {name: init_from for name in self.networks} if isinstance(init_from, str) else dict(init_from)
-        )
-        unknown = set(sources) - set(self.networks)
-        if unknown:
-            raise ValueError(
-                f"model.init_from names unknown networks {sorted(unknown)}; known: {self.networks}"
-            )
-        states: dict[str, dict[str, Tensor]] = {}
-        for name, path in sources.items():
-            if path not in states:
-                if not Path(path).is_file():
-                    raise FileNotFoundError(
-                        f"model.init_from: checkpoint not found: {path}. Pass the last.ckpt of the previous "
-                        "stage's run, e.g. logs/train/runs/<run>/checkpoints/last.ckpt"
-                    )
-                states[path] = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-            prefix = NETWORK_ATTRIBUTES[name] + "."
-            weights = {
-                key[len(prefix) :]: value for key, value in states[path].items() if key.startswith(prefix)
-            }
-            if not weights:
-                raise ValueError(
-                    f"{path} holds no {NETWORK_ATTRIBUTES[name]} weights: not an EdgeConnect checkpoint"
-                )
-            self.network(name).load_state_dict(weights)
-            log.info("model.init_from: %s from %s", NETWORK_ATTRIBUTES[name], path)
-
     def on_fit_start(self) -> None:
-        if self.hparams.init_from and self.trainer.ckpt_path is None:  # a resumed run has its own weights
-            self.load_networks(self.hparams.init_from)
+        super().on_fit_start()  # model.init_from: the previous stage's weights
         if self.hparams.stage != "edge":
             self.perceptual_loss  # noqa: B018 -- a missing VGG19 file fails now, not at the first batch
 

@@ -134,7 +134,6 @@ class Feature2ImageInpainting(TranslationStage):
         image2feature_ckpt: str | None = None,
         mixture_ratio: float = 0.5,
         mixture_after: float = 0.0,
-        init_from: str | None = None,
         image_weight: float = 100.0,
         adversarial_weight: float = 1.0,
         **stage: Any,
@@ -156,15 +155,6 @@ class Feature2ImageInpainting(TranslationStage):
         self._image2feature: list[Image2FeatureInpainting] = []
         if image2feature_ckpt is not None:
             self.use_image2feature(load_inpainting_module(image2feature_ckpt))
-
-    def on_fit_start(self) -> None:
-        if self.hparams.init_from and self.trainer.ckpt_path is None:  # a resumed run has its own weights
-            state = torch.load(self.hparams.init_from, map_location="cpu", weights_only=True)["state_dict"]
-            for name in ("generator", "discriminator"):
-                weights = {
-                    k.removeprefix(f"{name}."): v for k, v in state.items() if k.startswith(f"{name}.")
-                }
-                getattr(self, name).load_state_dict(weights)
 
     @property
     def generator_extra_channels(self) -> int:
