@@ -70,6 +70,7 @@ class InpaintingModule(pl.LightningModule):
         self.test_metric_names = list(test_metrics)
         self.test_metrics: InpaintingMetrics | None = None
         self.test_results: dict[str, Any] | None = None
+        self.release: dict[str, Any] | None = None  # set by load_inpainting_module for a converted release
 
     @abstractmethod
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -208,6 +209,7 @@ def load_inpainting_module(
             log.info(
                 "%s: %s is not in the release (%s): initialized, unused at inference", path, prefix, reason
             )
+    model.release = header.get("release")  # a converted release's name, files and notes
     return model.eval()
 
 

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from datamodules.image_io import save_png
 from datamodules.inpainting_dataset import InpaintingDataset
 from evaluation.results import write_results
-from lightning_modules.base import load_inpainting_module
+from lightning_modules.base import TEST_METRICS, load_inpainting_module
 from lightning_modules.colorization_protocol import ColorizationProtocol
 from suite import runtime
 from suite.train import build_trainer, record_results, result_fields
@@ -57,6 +57,22 @@ def unavailable_results(metrics: list[str], reason: str) -> dict[str, Any]:
     }
 
 
+def missing_release(cfg: DictConfig) -> str | None:
+    """Why a job of a released-model sweep (sweeps/experiment/*_releases.yaml: `releases`, `release_name`,
+    `method`) has no model to score, or None when it has one."""
+    if "releases" not in cfg:
+        return None
+    if cfg.release_name is None:
+        return f"{cfg.method}: no public release for {runtime.choices().get('data')}"
+    if not Path(cfg.ckpt_path).is_file():
+        dataset = cfg.release_name.removeprefix(f"{cfg.method}_")
+        return (
+            f"{cfg.release_name} is not converted ({cfg.ckpt_path}): python import_release.py release={cfg.method} "
+            f"release.dataset={dataset} release.dir=<the downloaded folder>"
+        )
+    return None
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
     runtime.configure_wandb(cfg)
     # The split is scored whole (or up to data.test_limit): val_limit only shortens validation in training.
@@ -95,13 +111,21 @@ def evaluate(cfg: DictConfig) -> dict[str, Any] | None:
             )
             return None
     elif cfg.mode == "inpainting":
+        missing = missing_release(cfg)
+        if missing is not None:
+            log.warning("%s: n/a", missing)
+            fields["method"] = cfg.method
+            write_results(runtime.output_dir(), unavailable_results(list(TEST_METRICS), missing), **fields)
+            return None
         if cfg.ckpt_path is None:
             raise ValueError("evaluate.py needs ckpt_path=<run>/checkpoints/last.ckpt (or mode=colorization)")
         model = load_inpainting_module(cfg.ckpt_path, **(cfg.model_overrides or {}))
         model.use_colorization(cfg.colorization, recolor=cfg.recolor)
-        # a model built outside a training run (a joined checkpoint) names its method itself
-        label = getattr(model, "method", type(model).__name__)
+        # a model built outside a training run (a joined checkpoint, a converted release) names its method
+        label = getattr(model, "method", None) or (model.release or {}).get("method") or type(model).__name__
         fields["method"] = training_choices(cfg.ckpt_path).get("model", label)
+        if model.release:
+            fields["release"] = model.release["name"]
     else:
         raise ValueError(f"mode must be inpainting or colorization, got {cfg.mode!r}")
     trainer, loggers = build_trainer(cfg)

@@ -39,7 +39,13 @@ REPO = Path(__file__).resolve().parents[1]
 CONF, SWEEPS = REPO / "conf", REPO / "sweeps"
 PRIMARY = ("train", "evaluate", "predict")
 # Experiments run by evaluate.py (their comments say so); every other one is a training experiment.
-EVALUATE_EXPERIMENTS = {"ext_int_table3", "deepgin_table2", "feature_translation_table1"}
+EVALUATE_EXPERIMENTS = {
+    "ext_int_table3",
+    "deepgin_table2",
+    "feature_translation_table1",
+    "ext_int_table1_releases",
+    "deepgin_table2_releases",
+}
 # Groups whose node is built in the composition that picks each option (data needs a dataset on disk,
 # trainer a GPU for some options and model/feature_translation_variant a trained G_1 for two: the one-batch
 # runs below and test_feature_translation_sweeps.py build those).
@@ -206,12 +212,21 @@ def sweep_compositions() -> Iterator[tuple[str, list[str]]]:
             yield experiment_entry(experiment), [f"experiment={experiment}", *job]
 
 
+def release_compositions() -> Iterator[list[str]]:
+    """import_release.py's overrides for every release of every method (conf/release/)."""
+    for method in group_options("release"):
+        for dataset in OmegaConf.load(CONF / "release" / f"{method}.yaml").release.datasets:
+            yield [f"release={method}", f"release.dataset={dataset}", "release.dir=."]
+
+
 def test_every_config_file_is_composed(hydra):
     composed = set()
     for entry, *_, overrides in option_compositions(hydra):
         composed |= loaded_files(hydra, entry, overrides)
     for entry, overrides in sweep_compositions():
         composed |= loaded_files(hydra, entry, overrides)
+    for overrides in release_compositions():
+        composed |= loaded_files(hydra, "import_release", overrides)
     missing = sorted(str(path.relative_to(REPO)) for path in yaml_files() - composed)
     assert not missing, f"config files that no test composes: {missing}"
 
@@ -268,6 +283,20 @@ def test_every_option_of_every_group_composes_and_builds(hydra, tmp_path):
         cfg = resolved(entry, [*overrides, *TINY_MODELS.get(family, ())], tmp_path)
         if group in BUILT_GROUPS:
             assert all(obj is not None for obj in build(cfg, group)), (entry, group, option)
+
+
+def test_every_release_builds_its_model_and_converter(hydra, tmp_path):
+    """Each release's config builds the method's module at the published widths and names a converter;
+    the converted file goes to paths.releases_dir/<method>_<dataset>.ckpt, where the *_releases sweeps
+    look for it."""
+    releases = list(release_compositions())
+    assert {overrides[0] for overrides in releases} >= {"release=edgeconnect"}
+    for overrides in releases:
+        cfg = resolved("import_release", overrides, tmp_path)
+        assert callable(instantiate(cfg.release.convert))
+        assert cfg.out.endswith(f"/releases/{cfg.release.method}_{cfg.release.dataset}.ckpt")
+        assert cfg.release.datasets[cfg.release.dataset].url.startswith("https://")
+    assert instantiate(cfg.model) is not None
 
 
 def test_every_sweep_job_composes(hydra, tmp_path):
@@ -358,6 +387,9 @@ EXPERIMENTS = {
     "ext_int_table1": (*TINY_MODELS["gatedconv"], *EII_DATA),
     "ext_int_table2": (*TINY_MODELS["gatedconv"], *EII_DATA, *EII_TEST_SETS),
     "ext_int_table3": (*EII_DATA, "colorizer=levin"),  # the first job's Zhang et al. needs its weights
+    # a tiny DeepGIN checkpoint stands in for the release (test_release_tables.py converts real ones)
+    "ext_int_table1_releases": EII_DATA,
+    "deepgin_table2_releases": ("data=synthetic", "data.source.size=32", "release_name=deepgin_aim2020"),
 }
 
 
