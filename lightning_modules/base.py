@@ -216,7 +216,8 @@ def load_inpainting_module(
 def read_checkpoint(path: Path) -> Any:
     """torch.load of a checkpoint, memory-mapped, with a clear error for a truncated or foreign file."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        # mmap needs the zip format of PyTorch >= 1.6; the authors' older files are read whole
+        return torch.load(path, map_location="cpu", weights_only=False, mmap=zipfile.is_zipfile(path))
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
         suffix = path.suffix.lower()
         if suffix in (".index", ".pb", ".meta") or ".data-" in path.name:

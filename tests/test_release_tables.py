@@ -11,7 +11,8 @@ import pytest
 from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
 from releases import convert_release
-from suite_cli import report, run
+from suite_cli import predict, report, run
+from test_predict import assert_known_pixels_kept, random_pixels, save, save_mask
 from test_edgeconnect_release import SMALL, reference_networks, save_release
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
@@ -63,3 +64,16 @@ def test_eii_table1_rows_of_a_released_backbone(tmp_path: Path, data_dir: Path) 
     assert f"{float(body['edgeconnect rgb']['places2/psnr']):.2f} / 23.61 (" in printed
     assert "python import_release.py release=edgeconnect release.dataset=celeba" in printed
     assert "edgeconnect: no public release for dtd" in printed
+
+
+def test_predict_inpaints_photos_with_a_converted_release(tmp_path: Path) -> None:
+    save_release(tmp_path / "places2", reference_networks())
+    release = tmp_path / "edgeconnect_places2.ckpt"
+    convert_release("edgeconnect", "places2", tmp_path / "places2", release, *SMALL)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pixels = save(random_pixels((50, 70, 3), seed=0), photos / "street.png")
+    hole = save_mask(photos / "street_mask.png", 70, 50, seed=1)
+    result = predict(release, photos, tmp_path / "run", "output_dir=" + str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_known_pixels_kept(tmp_path / "out" / "street.png", pixels, hole)

@@ -92,6 +92,7 @@ class DeepGINInpainting(GANInpaintingModule):
 
     # --- training ------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
+        super().on_fit_start()  # model.init_from: a run's or a converted release's weights
         self.perceptual_loss  # noqa: B018 -- fail before the warm-up, not after it, if VGG19 is missing
         max_epochs = self.trainer.max_epochs
         if max_epochs is None or max_epochs < 0 or max_epochs > self.schedule.total_epochs:

@@ -78,6 +78,7 @@ class GMCNNInpainting(GANInpaintingModule):
 
     # --- training ------------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
+        super().on_fit_start()  # model.init_from: a run's or a converted release's weights
         max_steps = self.trainer.max_steps
         if max_steps < 0 or max_steps > self.hparams.pretrain_steps:
             self.id_mrf  # noqa: B018 -- fail before the pre-training, not after it, if VGG19 is missing
