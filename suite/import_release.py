@@ -68,9 +68,7 @@ def import_release(cfg: DictConfig) -> dict[str, Any]:
     check_runs(module, int(release.get("check_size", 64)))
 
     report = conversion.report()
-    files = {
-        file: file_digest(directory / file) for file in conversion.files if (directory / file).is_file()
-    }
+    files = {file: file_digest(directory / file) for file in conversion.files if (directory / file).is_file()}
     meta = {
         "name": name,
         "method": release.method,

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lightning_modules.common.contextual_attention import ContextualAttention
+from lightning_modules.common.contextual_attention import ContextualAttention, tf_nearest_indices
 from lightning_modules.common.gated_conv import GatedConv2d, GatedUpConv
 from lightning_modules.common.hinge_loss import hinge_d_loss, hinge_g_loss
 from lightning_modules.common.sn_patchgan import SNPatchGANDiscriminator
@@ -99,17 +99,36 @@ def reference_paste(attention: np.ndarray, background: np.ndarray, out_size: tup
     return out[:, pad : pad + out_size[0], pad : pad + out_size[1]] / 4
 
 
+def align_corners_rows(n_in: int, n_out: int) -> list[int]:
+    """TF1's resize_nearest_neighbor(align_corners=True), as neuralgym's `resize` calls it: output i reads
+    input round(i * (n_in - 1) / (n_out - 1))."""
+    return [min(int(np.floor(i * (n_in - 1) / max(n_out - 1, 1) + 0.5)), n_in - 1) for i in range(n_out)]
+
+
+def official_resize(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    rows, cols = align_corners_rows(grid.shape[1], size[0]), align_corners_rows(grid.shape[2], size[1])
+    return grid[:, rows][:, :, cols]
+
+
 def reference_contextual_attention(
     foreground: torch.Tensor,
     background: torch.Tensor,
     mask: torch.Tensor,
     fuse_size: int,
     scale: float = 10.0,
+    official: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """official: as the TF code (inpaint_ops.py contextual_attention): grids and mask by align-corners
+    nearest resize (the mask to the features' size first, as resize_mask_like), hole scores zeroed before a
+    softmax over every patch and their weights zeroed after it, no fallback."""
     fg_all, bg_all, mask_all = (t.double().numpy() for t in (foreground, background, mask))
     outputs, attentions = [], []
     for fg_full, bg_full, sample_mask in zip(fg_all, bg_all, mask_all):
-        fg, bg = fg_full[:, ::RATE, ::RATE], bg_full[:, ::RATE, ::RATE]
+        if official:
+            fg = official_resize(fg_full, (fg_full.shape[1] // RATE, fg_full.shape[2] // RATE))
+            bg = official_resize(bg_full, (bg_full.shape[1] // RATE, bg_full.shape[2] // RATE))
+        else:
+            fg, bg = fg_full[:, ::RATE, ::RATE], bg_full[:, ::RATE, ::RATE]
         fg_cells = [(i, j) for i in range(fg.shape[1]) for j in range(fg.shape[2])]
         bg_cells = [(i, j) for i in range(bg.shape[1]) for j in range(bg.shape[2])]
         scores = np.zeros((len(bg_cells), len(fg_cells)))
@@ -124,14 +143,22 @@ def reference_contextual_attention(
             bg_column_major = sorted(bg_cells, key=lambda c: (c[1], c[0]))
             fg_column_major = sorted(fg_cells, key=lambda c: (c[1], c[0]))
             scores = fuse_along(scores, bg_column_major, fg_column_major, *sizes, fuse_size)
-        valid = known_patches(sample_mask, bg.shape[1:])
-        if not valid.any():
-            valid[:] = True
         attention = np.zeros_like(scores)
-        for p_index in range(len(fg_cells)):
-            logits = scale * scores[valid, p_index]
-            weights = np.exp(logits - logits.max())
-            attention[valid, p_index] = weights / weights.sum()
+        if official:
+            hole = official_resize(official_resize(sample_mask, bg_full.shape[1:]), bg.shape[1:])
+            valid = np.array([not grid_patch(hole, i, j).any() for i, j in bg_cells])
+            for p_index in range(len(fg_cells)):
+                logits = scale * scores[:, p_index] * valid
+                weights = np.exp(logits - logits.max())
+                attention[:, p_index] = weights / weights.sum() * valid
+        else:
+            valid = known_patches(sample_mask, bg.shape[1:])
+            if not valid.any():
+                valid[:] = True
+            for p_index in range(len(fg_cells)):
+                logits = scale * scores[valid, p_index]
+                weights = np.exp(logits - logits.max())
+                attention[valid, p_index] = weights / weights.sum()
         outputs.append(reference_paste(attention, bg_full, fg_full.shape[1:]))
         attentions.append(attention)
     return np.stack(outputs), np.stack(attentions)
@@ -208,6 +235,39 @@ def test_hole_covering_every_patch_falls_back_to_all_patches() -> None:
     torch.testing.assert_close(output, unmasked)
 
 
+def test_tf_nearest_indices_are_those_of_tf_align_corners_resize() -> None:
+    # read off TensorFlow 2.21's tf.compat.v1.image.resize_nearest_neighbor(align_corners=True)
+    assert tf_nearest_indices(16, 8).tolist() == [0, 2, 4, 6, 9, 11, 13, 15]
+    assert tf_nearest_indices(64, 32).tolist()[14:18] == [28, 30, 33, 35]
+    assert tf_nearest_indices(256, 64).tolist()[9:13] == [36, 40, 45, 49]
+    assert tf_nearest_indices(8, 16).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]
+    for n_in, n_out in ((16, 8), (64, 32), (256, 64), (48, 12), (20, 40)):
+        assert tf_nearest_indices(n_in, n_out).tolist() == align_corners_rows(n_in, n_out)
+
+
+@pytest.mark.parametrize("fuse_size", [1, 3])
+def test_official_code_attention_equals_the_brute_force_tf_reference(fuse_size: int) -> None:
+    foreground, background, mask = features_and_masks()
+    mask[1, :, 51, 3:30] = 1  # a thin stroke between the samples of the official nearest-neighbour grids
+    layer = ContextualAttention(fuse_size=fuse_size, mode="official_code")
+    output, attention = layer(foreground, background, mask)
+    expected_output, expected_attention = reference_contextual_attention(
+        foreground, background, mask, fuse_size, official=True
+    )
+    np.testing.assert_allclose(attention.flatten(2).numpy(), expected_attention, atol=1e-5)
+    np.testing.assert_allclose(output.numpy(), expected_output, atol=1e-5)
+    suite, _ = ContextualAttention(fuse_size=fuse_size)(foreground, background, mask)
+    assert (suite - output).abs().max() > 1e-2  # the two modes do differ here
+
+
+def test_official_code_attention_pastes_zeros_when_the_hole_covers_every_patch() -> None:
+    features, _, _ = features_and_masks(batch=2)
+    output, attention = ContextualAttention(mode="official_code")(
+        features, features, torch.ones(2, 1, 64, 64)
+    )
+    assert (output == 0).all() and (attention == 0).all()
+
+
 # --- gated convolution ---
 
 
@@ -248,6 +308,26 @@ def test_ungated_conv_is_a_plain_convolution_with_same_padding() -> None:
     assert conv.conv.out_channels == 3
     torch.testing.assert_close(conv(x), F.conv2d(x, conv.conv.weight, conv.conv.bias, padding=6, dilation=3))
     assert GatedConv2d(5, 3, 3, stride=2)(torch.randn(1, 5, 16, 24)).shape[-2:] == (8, 12)
+
+
+def test_tf_same_padding_puts_the_odd_pixel_after_at_stride_2() -> None:
+    x = torch.randn(1, 3, 16, 13)
+    conv = GatedConv2d(3, 4, 3, stride=2, activation=None, gated=False, padding="tf_same")
+    w, b = conv.conv.weight, conv.conv.bias
+    # rows: 16 even, TF pads 0 above and 1 below; columns: 13 odd, 1 and 1 (as PyTorch's centered)
+    torch.testing.assert_close(conv(x), F.conv2d(F.pad(x, (1, 1, 0, 1)), w, b, stride=2))
+    centered = F.conv2d(x, w, b, stride=2, padding=1)
+    assert conv(x).shape == centered.shape == (1, 4, 8, 7) and not torch.allclose(conv(x), centered)
+
+    dilated = GatedConv2d(3, 4, 3, dilation=4, activation=None, gated=False, padding="tf_same")
+    w, b = dilated.conv.weight, dilated.conv.bias  # stride 1: the same as centered
+    torch.testing.assert_close(dilated(x), F.conv2d(x, w, b, padding=4, dilation=4))
+
+    discriminator = SNPatchGANDiscriminator(cnum=8, padding="tf_same").eval()
+    first = discriminator.layers[0]  # 5x5 stride 2 on 64: TF pads 1 above / left, 2 below / right
+    x = torch.randn(1, 4, 64, 64)
+    torch.testing.assert_close(first(x), F.conv2d(F.pad(x, (1, 2, 1, 2)), first.weight, first.bias, stride=2))
+    assert discriminator(x).shape == SNPatchGANDiscriminator(cnum=8)(x).shape
 
 
 def test_gated_conv_starts_like_tf_glorot_uniform_with_zero_bias() -> None:

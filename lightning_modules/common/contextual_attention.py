@@ -7,13 +7,44 @@ filled with content copied from far-away known regions rather than only from a r
 Unlike the official TF code and its PyTorch ports, which take the first sample's mask for the whole batch
 and loop over samples, every sample here is matched against its own known region, all samples at once
 (batched matrix products).
+
+`mode="official_code"` computes what the official TF code computes (JiahuiYu/generative_inpainting v2.0.0
+inpaint_ops.py `contextual_attention` and `resize_mask_like`, through neuralgym ops/layers.py `resize`), for
+weights trained with it: features and mask subsampled by TF's nearest-neighbour resize with
+align_corners=True, a patch grid cell missing only if its sampled pixel is, hole scores zeroed (not
+excluded) before a softmax over all patches and their weights zeroed after it, and no fallback, so a hole
+covering every patch pastes zeros. Each sample still uses its own mask: the official code is handed one
+mask per batch, and run on one image at a time (test.py) it computes exactly this.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+AttentionMode = Literal["suite", "official_code"]
+
+
+def tf_nearest_indices(in_size: int, out_size: int) -> Tensor:
+    """The source index of each output row (or column) of TF1's resize_nearest_neighbor with
+    align_corners=True, as neuralgym's `resize` calls it: round(i * (in - 1) / (out - 1)), in float32 and
+    rounding halves up, as TF's kernel does. Downsampling by 2 is not x[::2]: 64 -> 32 takes rows 0, 2, ...,
+    30, 33, 35, ..., 63."""
+    scale = torch.tensor(in_size - 1 if out_size > 1 else in_size, dtype=torch.float32) / max(out_size - 1, 1)
+    position = torch.arange(out_size, dtype=torch.float32) * scale
+    index = position.floor()
+    index = index + (position - index >= 0.5)
+    return index.long().clamp_max(in_size - 1)
+
+
+def tf_nearest_resize(x: Tensor, size: tuple[int, int] | torch.Size) -> Tensor:
+    """B x C x H x W resized to `size` by TF1's align_corners nearest neighbour (`tf_nearest_indices`)."""
+    rows = tf_nearest_indices(x.shape[-2], size[0]).to(x.device)
+    cols = tf_nearest_indices(x.shape[-1], size[1]).to(x.device)
+    return x.index_select(-2, rows).index_select(-1, cols)
 
 
 class ContextualAttention(nn.Module):
@@ -24,14 +55,23 @@ class ContextualAttention(nn.Module):
         rate: matching runs on features subsampled by `rate`; pasted patches are 2*rate wide at full size.
         fuse_size: side of the identity kernel that rewards coherent neighbouring matches; 1 disables it.
         softmax_scale: sharpens the softmax over cosine similarities.
+        mode: "suite", or "official_code" to compute what the official TF code does (module docstring).
     """
 
     def __init__(
-        self, patch_size: int = 3, rate: int = 2, fuse_size: int = 3, softmax_scale: float = 10.0
+        self,
+        patch_size: int = 3,
+        rate: int = 2,
+        fuse_size: int = 3,
+        softmax_scale: float = 10.0,
+        mode: AttentionMode = "suite",
     ) -> None:
         super().__init__()
         if patch_size % 2 == 0 or fuse_size % 2 == 0:
             raise ValueError(f"patch_size and fuse_size must be odd, got {patch_size} and {fuse_size}")
+        if mode not in ("suite", "official_code"):
+            raise ValueError(f"mode must be 'suite' or 'official_code', got {mode!r}")
+        self.mode = mode
         self.patch_size = patch_size
         self.rate = rate
         self.fuse_size = fuse_size
@@ -40,7 +80,7 @@ class ContextualAttention(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"patch_size={self.patch_size}, rate={self.rate}, fuse_size={self.fuse_size}, "
-            f"softmax_scale={self.softmax_scale}"
+            f"softmax_scale={self.softmax_scale}, mode={self.mode}"
         )
 
     def forward(self, foreground: Tensor, background: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -66,7 +106,11 @@ class ContextualAttention(nn.Module):
             raise ValueError(f"feature sizes must be multiples of rate={r}")
 
         # Match on a coarser grid (nearest subsampling, as the TF code resizes): r*r fewer patches.
-        fg, bg = foreground[..., ::r, ::r], background[..., ::r, ::r]
+        if self.mode == "official_code":
+            fg = tf_nearest_resize(foreground, (height // r, width // r))
+            bg = tf_nearest_resize(background, (background.shape[2] // r, background.shape[3] // r))
+        else:
+            fg, bg = foreground[..., ::r, ::r], background[..., ::r, ::r]
         fg_size, bg_size = fg.shape[2:], bg.shape[2:]
         # Each sample's background patches are matched against its own foreground patches by one batched
         # matrix product (grouped convolutions do the same but run several times slower on CPU).
@@ -78,14 +122,19 @@ class ContextualAttention(nn.Module):
         if self.fuse_size > 1:
             scores = self._fuse(scores, bg_size, fg_size)
 
-        valid = self._known_patches(mask, bg_size)
-        # A sample whose hole touches every patch has nothing known to copy, and a softmax over no
-        # candidates is 0/0; it attends over all its patches instead, whose content is then the coarse
-        # stage's estimate, which keeps the branch informative where zeros would switch it off.
-        valid = valid | ~valid.any(dim=1, keepdim=True)
-        # Only known patches share the softmax, as the paper describes; the TF code zeroes the other scores
-        # instead, which still hands them exp(0) of the mass (then discarded), diluting large-hole outputs.
-        attention = scores.masked_fill(~valid[:, :, None], float("-inf")).softmax(dim=1)
+        valid = self._known_patches(mask, background.shape[2:], bg_size)
+        if self.mode == "official_code":
+            known = valid[:, :, None].to(scores.dtype)
+            attention = (scores * known).softmax(dim=1) * known
+        else:
+            # A sample whose hole touches every patch has nothing known to copy, and a softmax over no
+            # candidates is 0/0; it attends over all its patches instead, whose content is then the coarse
+            # stage's estimate, which keeps the branch informative where zeros would switch it off.
+            valid = valid | ~valid.any(dim=1, keepdim=True)
+            # Only known patches share the softmax, as the paper describes; the TF code zeroes the other
+            # scores instead, which still hands them exp(0) of the mass (then discarded), diluting
+            # large-hole outputs.
+            attention = scores.masked_fill(~valid[:, :, None], float("-inf")).softmax(dim=1)
 
         # Paste the raw 2r x 2r background patches (stride r) where they were matched: a transposed
         # convolution, written as a batched product then fold. Inner pixels are covered by 4 patches; the TF
@@ -116,13 +165,18 @@ class ContextualAttention(nn.Module):
             fused[:, :-d, :-d] += scores[:, d:, d:]
         return fused
 
-    def _known_patches(self, mask: Tensor, bg_size: torch.Size) -> Tensor:
+    def _known_patches(self, mask: Tensor, background_size: torch.Size, bg_size: torch.Size) -> Tensor:
         """B x L booleans: background patches with no missing pixel under them.
 
         A grid cell is missing if any image pixel in it is (max pooling; the TF code's nearest resize
-        samples one pixel per cell and can miss thin holes, letting hole content be pasted).
+        samples one pixel per cell and can miss thin holes, letting hole content be pasted). In
+        "official_code" mode it is that resize: the image mask to the background's size
+        (`resize_mask_like`), then to the grid.
         """
-        hole = F.adaptive_max_pool2d(mask.to(torch.float32), tuple(bg_size))
+        if self.mode == "official_code":
+            hole = tf_nearest_resize(tf_nearest_resize(mask.to(torch.float32), background_size), bg_size)
+        else:
+            hole = F.adaptive_max_pool2d(mask.to(torch.float32), tuple(bg_size))
         k = self.patch_size
         touched = F.max_pool2d(hole, k, stride=1, padding=k // 2)  # -inf padding: outside counts as known
         return (touched <= 0).flatten(1)

@@ -9,16 +9,22 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from lightning_modules.common.gated_conv import Padding, same_conv2d
+
 
 class SNPatchGANDiscriminator(nn.Module):
-    """Six 5x5 stride-2 SN convolutions (cnum, 2, 4, 4, 4, 4 x cnum), LeakyReLU 0.2; output B x N logits."""
+    """Six 5x5 stride-2 SN convolutions (cnum, 2, 4, 4, 4, 4 x cnum), LeakyReLU 0.2; output B x N logits.
+    padding: "centered", or "tf_same" as the official TF code's `dis_conv` pads (one pixel less on the
+    top / left of an even size: gated_conv.TFSameConv2d)."""
 
-    def __init__(self, in_channels: int = 4, cnum: int = 64, num_layers: int = 6) -> None:
+    def __init__(
+        self, in_channels: int = 4, cnum: int = 64, num_layers: int = 6, padding: Padding = "centered"
+    ) -> None:
         super().__init__()
         widths = [min(cnum * 2**i, 4 * cnum) for i in range(num_layers)]
         layers: list[nn.Module] = []
         for c_in, c_out in zip([in_channels, *widths[:-1]], widths):
-            conv = nn.Conv2d(c_in, c_out, 5, stride=2, padding=2)
+            conv = same_conv2d(c_in, c_out, 5, stride=2, padding=padding)
             # TF's defaults in the official code, as for the generator: Glorot-uniform kernel, zero bias.
             nn.init.xavier_uniform_(conv.weight)
             nn.init.zeros_(conv.bias)

@@ -3,6 +3,10 @@
 Layer list and widths follow the official TF code (v2.0.0) and its PyTorch port: with cnum = 48 the gated
 convs emit 24, 48 or 96 channels, 12 before the output conv (the TF code counts the gate half too, hence
 its 48/96/192).
+
+Two options compute what the official TF code computes, for its released weights
+(conf/release/gatedconv.yaml): padding="tf_same" pads the stride-2 convs as TF's "SAME" does (`gen_conv`),
+attention="official_code" is `contextual_attention` as the TF code has it (common/contextual_attention.py).
 """
 
 from __future__ import annotations
@@ -10,8 +14,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lightning_modules.common.contextual_attention import ContextualAttention
-from lightning_modules.common.gated_conv import GatedConv2d, GatedUpConv
+from lightning_modules.common.contextual_attention import AttentionMode, ContextualAttention
+from lightning_modules.common.gated_conv import GatedConv2d, GatedUpConv, Padding
+
+
+def _down(in_ch: int, out_ch: int, padding: Padding) -> GatedConv2d:
+    """A stride-2 3x3 gated conv: the only layers whose padding TF's "SAME" places differently."""
+    return GatedConv2d(in_ch, out_ch, 3, stride=2, padding=padding)
 
 
 def _dilated(width: int) -> list[nn.Module]:
@@ -34,13 +43,15 @@ def _decoder(cnum: int, out_channels: int) -> nn.Sequential:
 class CoarseNetwork(nn.Module):
     """Stage 1: an encoder-decoder with a dilated bottleneck that fills the hole roughly."""
 
-    def __init__(self, in_channels: int = 5, out_channels: int = 3, cnum: int = 48) -> None:
+    def __init__(
+        self, in_channels: int = 5, out_channels: int = 3, cnum: int = 48, padding: Padding = "centered"
+    ) -> None:
         super().__init__()
         self.layers = nn.Sequential(
             GatedConv2d(in_channels, cnum // 2, 5),
-            GatedConv2d(cnum // 2, cnum, 3, stride=2),
+            _down(cnum // 2, cnum, padding),
             GatedConv2d(cnum, cnum, 3),
-            GatedConv2d(cnum, 2 * cnum, 3, stride=2),
+            _down(cnum, 2 * cnum, padding),
             GatedConv2d(2 * cnum, 2 * cnum, 3),
             GatedConv2d(2 * cnum, 2 * cnum, 3),
             *_dilated(2 * cnum),
@@ -60,27 +71,35 @@ class RefineNetwork(nn.Module):
     official code, no mask channels); the mask only tells contextual attention which patches are known.
     """
 
-    def __init__(self, channels: int = 3, cnum: int = 48) -> None:
+    def __init__(
+        self,
+        channels: int = 3,
+        cnum: int = 48,
+        padding: Padding = "centered",
+        attention: AttentionMode = "suite",
+    ) -> None:
         super().__init__()
         self.hallucination = nn.Sequential(
             GatedConv2d(channels, cnum // 2, 5),
-            GatedConv2d(cnum // 2, cnum // 2, 3, stride=2),
+            _down(cnum // 2, cnum // 2, padding),
             GatedConv2d(cnum // 2, cnum, 3),
-            GatedConv2d(cnum, cnum, 3, stride=2),
+            _down(cnum, cnum, padding),
             GatedConv2d(cnum, 2 * cnum, 3),
             GatedConv2d(2 * cnum, 2 * cnum, 3),
             *_dilated(2 * cnum),
         )
         self.attention_encoder = nn.Sequential(
             GatedConv2d(channels, cnum // 2, 5),
-            GatedConv2d(cnum // 2, cnum // 2, 3, stride=2),
+            _down(cnum // 2, cnum // 2, padding),
             GatedConv2d(cnum // 2, cnum, 3),
-            GatedConv2d(cnum, 2 * cnum, 3, stride=2),
+            _down(cnum, 2 * cnum, padding),
             GatedConv2d(2 * cnum, 2 * cnum, 3),
             # The official code switches to ReLU for the features that contextual attention matches.
             GatedConv2d(2 * cnum, 2 * cnum, 3, activation="relu"),
         )
-        self.contextual_attention = ContextualAttention(patch_size=3, rate=2, fuse_size=3, softmax_scale=10.0)
+        self.contextual_attention = ContextualAttention(
+            patch_size=3, rate=2, fuse_size=3, softmax_scale=10.0, mode=attention
+        )
         self.attention_decoder = nn.Sequential(
             GatedConv2d(2 * cnum, 2 * cnum, 3), GatedConv2d(2 * cnum, 2 * cnum, 3)
         )
@@ -102,13 +121,21 @@ class DeepFillV2Generator(nn.Module):
     `in_channels` is the coarse network's input and `out_channels` the predicted image. DeepFill's input is
     [masked image in [-1, 1], ones, mask] (5 -> 3); the monochromic bottleneck feeds RGB, gray, ones and
     mask and predicts gray (6 -> 1), so the known pixels that stage 2 starts from can be passed as `known`.
+    padding ("centered" | "tf_same") and attention ("suite" | "official_code"): see the module docstring.
     """
 
-    def __init__(self, in_channels: int = 5, out_channels: int = 3, cnum: int = 48) -> None:
+    def __init__(
+        self,
+        in_channels: int = 5,
+        out_channels: int = 3,
+        cnum: int = 48,
+        padding: Padding = "centered",
+        attention: AttentionMode = "suite",
+    ) -> None:
         super().__init__()
         self.out_channels = out_channels
-        self.coarse = CoarseNetwork(in_channels, out_channels, cnum)
-        self.refine = RefineNetwork(out_channels, cnum)
+        self.coarse = CoarseNetwork(in_channels, out_channels, cnum, padding)
+        self.refine = RefineNetwork(out_channels, cnum, padding, attention)
 
     def forward(self, x: Tensor, mask: Tensor, known: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Return the coarse and refined predictions, B x out_channels x H x W in [-1, 1].

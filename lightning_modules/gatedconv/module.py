@@ -37,7 +37,9 @@ class GatedConvInpainting(GANInpaintingModule):
 
     def generate(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Coarse and refined predictions in [-1, 1] from DeepFill v2's input [masked image, ones, mask];
-        stage 2 starts from the known pixels of the target (RGB, or gray with the monochromic bottleneck)."""
+        stage 2 starts from the known pixels of the target (RGB, or gray with the monochromic bottleneck).
+        For a binary mask this is the input the official test graph builds (inpaint_model.py
+        build_server_graph), and `inpaint` its composite (tests/test_gatedconv_release.py)."""
         x = (self.bottleneck.network_image(image) * 2 - 1) * (1 - mask)
         known = self.bottleneck.target(image) * 2 - 1
         return self.generator(torch.cat([x, torch.ones_like(mask), mask], dim=1), mask, known=known)
