@@ -26,7 +26,7 @@ import numpy as np
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from matplotlib.figure import Figure
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from evaluation.metrics import ALL_METRICS, METRIC_SPECS
@@ -505,9 +505,30 @@ def paired_report(runs: Sequence[Run], metrics: Sequence[str], out: Path) -> str
     return markdown
 
 
+def load_sweep(sweep_file: Path) -> DictConfig:
+    """A sweep file (sweeps/experiment/) with what its defaults list brings into `report` and the sweep's
+    params: the sweep it extends (`- deepgin_table2`) and the paper's values kept apart for the sweeps that
+    share them (`- /published/<table>@report.published`)."""
+    config = OmegaConf.load(sweep_file)
+    merged = OmegaConf.create()
+    for entry in config.get("defaults") or []:
+        if not isinstance(entry, str) or entry == "_self_":
+            continue
+        name, _, package = entry.partition("@")
+        if package == "report.published" and name.startswith("/published/"):
+            values = OmegaConf.load(sweep_file.parents[1] / f"{name.lstrip('/')}.yaml")
+            merged = OmegaConf.merge(merged, {"report": {"published": values}})
+        elif "/" not in name and not package:  # another experiment: a sweep, or one of conf/experiment/
+            for folder in (sweep_file.parent, sweep_file.parents[2] / "conf" / "experiment"):
+                if (folder / f"{name}.yaml").is_file():
+                    merged = OmegaConf.merge(merged, load_sweep(folder / f"{name}.yaml"))
+                    break
+    return OmegaConf.merge(merged, config)
+
+
 def published_report(sweep_file: Path, out: Path) -> Table:
     """A sweep's paper table with the published values alone, before anything is run."""
-    layout = OmegaConf.to_container(OmegaConf.load(sweep_file).get("report") or {})
+    layout = OmegaConf.to_container(load_sweep(sweep_file).get("report") or {})
     if not layout.get("published"):
         raise SystemExit(f"{sweep_file}: no report.published values to print")
     metrics = layout.get("metrics") or list(ALL_METRICS)

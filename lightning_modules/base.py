@@ -181,6 +181,8 @@ def load_inpainting_module(
     converted by import_release.py); `hparams` replace saved hyper-parameters, e.g. inference options such
     as DeepGIN's self_ensemble. A network that a converted release leaves out keeps its initialization."""
     path = Path(ckpt_path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a checkpoint. {foreign_checkpoint_hint(None)}")
     if not path.is_file():
         raise FileNotFoundError(
             f"checkpoint not found: {path}. Pass the file a training run wrote, "

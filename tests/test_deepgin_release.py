@@ -14,7 +14,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from releases import convert_release
-from suite_cli import run
 from torch import nn
 
 from lightning_modules.base import composite, load_inpainting_module
@@ -226,15 +225,7 @@ def converted(tmp_path_factory: pytest.TempPathFactory):
     generator, discriminator = reference_generator(), discriminator_state()
     save_release(folder / "gin", generator.state_dict(), discriminator)
     ckpt = folder / "deepgin_aim2020.ckpt"
-    run(
-        "import_release.py",
-        "release=deepgin",
-        "release.dataset=aim2020",
-        f"release.dir={folder / 'gin'}",
-        f"out={ckpt}",
-        f"hydra.run.dir={folder / 'import_run'}",
-        *SMALL,
-    )
+    convert_release("deepgin", "aim2020", folder / "gin", ckpt, *SMALL)
     return generator, discriminator, folder / "gin", ckpt
 
 

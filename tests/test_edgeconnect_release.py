@@ -309,6 +309,8 @@ def test_bad_releases_are_named_with_the_fix(converted, tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="looks like EdgeConnect's released"):
         load_inpainting_module(release / "InpaintingModel_gen.pth")  # ckpt_path= the release file itself
+    with pytest.raises(IsADirectoryError, match="is a folder.*python import_release.py release=<method>"):
+        load_inpainting_module(release)  # ckpt_path= the release folder
 
 
 def test_a_release_tensor_without_a_place_is_an_error() -> None:

@@ -21,7 +21,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from releases import convert_release
-from suite_cli import run
 from tf_files import write_tf_checkpoint
 
 from lightning_modules.base import load_inpainting_module
@@ -300,20 +299,12 @@ def images(count: int, height: int = 64, width: int = 64, seed: int = 0) -> torc
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, np.ndarray], Path]:
-    """A training snapshot converted by the command as a user runs it."""
+    """A training snapshot converted through the command's config."""
     folder = tmp_path_factory.mktemp("gatedconv")
     arrays = training_snapshot()
     write_release(folder / "release_places2_256", arrays, step=3)
     out = folder / "gatedconv_places2.ckpt"
-    run(
-        "import_release.py",
-        "release=gatedconv",
-        "release.dataset=places2",
-        f"release.dir={folder / 'release_places2_256'}",
-        f"out={out}",
-        f"hydra.run.dir={folder / 'import_run'}",
-        *SMALL,
-    )
+    convert_release("gatedconv", "places2", folder / "release_places2_256", out, *SMALL)
     return arrays, out
 
 

@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 from releases import convert_release
-from suite_cli import run
 from tf_files import write_frozen_graph, write_tf_checkpoint
 
 from lightning_modules.base import load_inpainting_module
@@ -143,19 +142,12 @@ def write_graph(folder: Path, tensors: dict[str, np.ndarray]) -> Path:
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, np.ndarray], Path, Path]:
-    """The release's tensors, its checkpoint folder, and that folder converted by the command itself."""
+    """The release's tensors, its checkpoint folder, and that folder converted through the command's config."""
     folder = tmp_path_factory.mktemp("hifill")
     tensors = random_tensors(release_shapes())
     write_checkpoint(folder / "places2", tensors)
     out = folder / "hifill_places2.ckpt"
-    run(
-        "import_release.py",
-        "release=hifill",
-        "release.dataset=places2",
-        f"release.dir={folder / 'places2'}",
-        f"out={out}",
-        f"hydra.run.dir={folder / 'import_run'}",
-    )
+    convert_release("hifill", "places2", folder / "places2", out)
     return tensors, folder / "places2", out
 
 

@@ -12,8 +12,8 @@ from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
 from releases import convert_release
 from suite_cli import predict, report, run
-from test_predict import assert_known_pixels_kept, random_pixels, save, save_mask
 from test_edgeconnect_release import SMALL, reference_networks, save_release
+from test_predict import assert_known_pixels_kept, random_pixels, save, save_mask
 
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
 TINY_EVALUATION = (

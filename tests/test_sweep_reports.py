@@ -16,13 +16,13 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from evaluation.report import NEVER_RAN, main, planned_jobs
+from evaluation.report import NEVER_RAN, load_sweep, main, planned_jobs
 from evaluation.results import write_results
 
 SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps" / "experiment").glob("*.yaml"))
 # The sweeps of a paper's tables; the others (`report.published: null`) have no published values (a paper's
 # figures, or rows of methods a paper did not run), and say why in a remark.
-TABLES = [path for path in SWEEPS if OmegaConf.load(path).report.get("published") is not None]
+TABLES = [path for path in SWEEPS if load_sweep(path).report.get("published") is not None]
 
 
 def fake_results(psnr: float) -> dict:
@@ -32,7 +32,7 @@ def fake_results(psnr: float) -> dict:
 
 def build_sweep(sweep_file: Path, root: Path) -> tuple[Path, dict[int, list[str]]]:
     """The multirun a sweep leaves when its last job never started (e.g. cancelled while pending)."""
-    spec = OmegaConf.load(sweep_file)
+    spec = load_sweep(sweep_file)
     sweep = root / sweep_file.stem
     sweep.mkdir()
     multirun = {
@@ -78,7 +78,7 @@ def test_every_sweep_renders_its_table_with_the_missing_job_marked(sweep_file, t
     out = tmp_path / "report"
     table = main([str(sweep), "--out", str(out)])
 
-    assert table.title == OmegaConf.load(sweep_file).report.title
+    assert table.title == load_sweep(sweep_file).report.title
     cells = [cell for _, row in table.rows for cell in row]
     assert sum(cell.value is not None for cell in cells) > 0
     missing = [cell for cell in cells if cell.missing]
@@ -94,7 +94,7 @@ def test_every_sweep_renders_its_table_with_the_missing_job_marked(sweep_file, t
 
 def test_a_sweep_without_published_values_says_so():
     for path in set(SWEEPS) - set(TABLES):
-        report = OmegaConf.load(path).report
+        report = load_sweep(path).report
         assert "published" in report, path  # explicitly null, not forgotten
         assert any("no published cells" in remark.lower() for remark in report.remarks), path  # and why
 
@@ -103,7 +103,7 @@ def test_a_sweep_without_published_values_says_so():
 def test_the_paper_s_published_table_prints_before_anything_runs(sweep_file, tmp_path, capsys):
     """Every paper-table sweep carries the paper's values with the table's caption; report.py on the sweep
     file prints them alone."""
-    published = OmegaConf.load(sweep_file).report.published
+    published = load_sweep(sweep_file).report.published
     assert published.caption.startswith("Table ") and published.values
     table = main([str(sweep_file), "--out", str(tmp_path)])
     papers = [cell.published for _, row in table.rows for cell in row if cell.published is not None]

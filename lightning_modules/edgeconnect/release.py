@@ -89,6 +89,8 @@ def convert_network(
             original = "conv1." + key.removeprefix("features.")
             if original not in state or not torch.equal(state[key], state[original]):
                 raise ReleaseError(f"{file}: {key} is not the copy of {original} the official D saves")
-            conversion.skip(file, key, "Discriminator.features: conv1 saved a second time under its other name")
+            conversion.skip(
+                file, key, "Discriminator.features: conv1 saved a second time under its other name"
+            )
         elif (file, key) not in conversion.used:
             conversion.copy(file, key, f"{network}.{suite_name(key)}")
