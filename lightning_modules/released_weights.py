@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from utils.atomic import atomic_path
+from utils.tf_checkpoint import TFCheckpointError, read_tf_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,46 @@ def place_spectral_norm(
     conversion.place(f"{prefix}.original", weight_orig, sources[:1], how)
     conversion.place(f"{prefix}.0._u", u, sources[1:2], how)
     conversion.place(f"{prefix}.0._v", v, sources[1:], how)
+
+
+# --- reading TensorFlow releases ---------------------------------------------------------------------
+# What a TF training checkpoint holds beside the variables (tf.train.Saver(tf.global_variables())): skipped
+TF_TRAINING_STATE = {
+    "Adam's moment estimates (optimizer state): the suite's optimizers start fresh": lambda key: key.endswith(
+        ("/Adam", "/Adam_1")
+    ),
+    "Adam's β powers, the learning rate, the step counter (training state)": lambda key: (
+        key.split("/")[0]
+        in ("beta1_power", "beta2_power", "beta1_power_1", "beta2_power_1", "lr", "global_step")
+    ),
+}
+
+
+def read_tf_release(
+    directory: Path, release: str, url: str | None
+) -> tuple[str, dict[str, np.ndarray], list[str]]:
+    """(file label, {name: array}, data files) of the TF checkpoint in `directory`; an unreadable one is a
+    ReleaseError that says to download `release` (e.g. "DeepFill v2's release folder") again. The label is
+    the one data file, whose digest the converted checkpoint records, or the folder's name."""
+    try:
+        tensors = read_tf_checkpoint(directory)
+    except TFCheckpointError as error:
+        where = f" from {url}" if url else ""
+        raise ReleaseError(
+            f"{error}. Download {release} again{where} and pass the folder as release.dir"
+        ) from error
+    shards = sorted(path.name for path in directory.glob("*.data-*-of-*"))
+    return (shards[0] if len(shards) == 1 else directory.name), tensors, shards
+
+
+def skip_tf_training_state(conversion: ReleaseConversion, file: str) -> None:
+    for reason, is_state in TF_TRAINING_STATE.items():
+        conversion.skip_matching(file, reason, is_state)
+
+
+def oihw(kernel: Tensor) -> Tensor:
+    """A TF convolution kernel (HWIO) in torch's layout (OIHW)."""
+    return kernel.permute(3, 2, 0, 1)
 
 
 def file_digest(path: Path) -> str:

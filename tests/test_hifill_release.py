@@ -357,10 +357,7 @@ def test_optimizer_state_beside_the_variables_is_skipped_with_its_reason(release
     convert_release("hifill", "places2", folder, tmp_path / "training.ckpt")
     skipped = json.loads((tmp_path / "training.json").read_text())["skipped"]
     assert set(skipped) == {f"0.data-00000-of-00001:{name}" for name in state}
-    assert (
-        skipped["0.data-00000-of-00001:generator/c_en_down_128_feat/w/Adam"]
-        == "Adam moments (optimizer state)"
-    )
+    assert "optimizer state" in skipped["0.data-00000-of-00001:generator/c_en_down_128_feat/w/Adam"]
     assert "step counter" in skipped["0.data-00000-of-00001:global_step"]
 
 

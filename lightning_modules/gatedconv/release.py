@@ -36,8 +36,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lightning_modules.released_weights import ReleaseConversion, ReleaseError
-from utils.tf_checkpoint import TFCheckpointError, read_tf_checkpoint
+from lightning_modules.released_weights import (
+    ReleaseConversion,
+    ReleaseError,
+    oihw,
+    read_tf_release,
+    skip_tf_training_state,
+)
 
 # inpaint_model.py build_inpaint_net: stage 1's encoder, whose first 10 / 6 layers the hallucination (x...)
 # and attention (pm...) branches of stage 2 repeat, and the decoder both stages share (stage 2: all...)
@@ -66,14 +71,6 @@ IMAGE_INPUTS = (
 )
 IMAGE_OUTPUTS = ("inpaint_net/conv17", "inpaint_net/allconv17")
 DISCRIMINATOR = "discriminator/sn_patch_gan"
-TRAINING_STATE = {
-    "Adam's moment estimates (train.py's optimizer state): the suite's optimizers start fresh": lambda key: (
-        key.endswith(("/Adam", "/Adam_1"))
-    ),
-    "Adam's β powers, train.py's learning rate, neuralgym's step counter (training state)": lambda key: (
-        key in ("beta1_power", "beta2_power", "lr", "global_step")
-    ),
-}
 
 
 def decoder_scope(prefix: str, layer: str) -> str:
@@ -103,7 +100,7 @@ def suite_weight(
     conversion: ReleaseConversion, file: str, scope: str
 ) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(OIHW weight, bias, how) of the conv `scope`, its image channels turned from BGR to RGB."""
-    weight = conversion.take(file, f"{scope}/kernel").permute(3, 2, 0, 1)
+    weight = oihw(conversion.take(file, f"{scope}/kernel"))
     bias = conversion.take(file, f"{scope}/bias")
     how = ["HWIO -> OIHW"]
     if scope in IMAGE_INPUTS:  # the image's 3 channels come first
@@ -161,15 +158,7 @@ def place_sn_conv(conversion: ReleaseConversion, file: str, scope: str, target: 
 
 def read_release(directory: Path, url: str | None) -> tuple[str, dict, list[str]]:
     """(file label, {name: array}, data shards) of the checkpoint in `directory`."""
-    try:
-        tensors = read_tf_checkpoint(directory)
-    except TFCheckpointError as error:
-        where = f" from {url}" if url else ""
-        raise ReleaseError(
-            f"{error}. Download DeepFill v2's release folder again{where} and pass it as release.dir"
-        ) from error
-    shards = sorted(path.name for path in directory.glob("*.data-*-of-*"))
-    label = shards[0] if len(shards) == 1 else directory.name  # the digest covers the one data file
+    label, tensors, shards = read_tf_release(directory, "DeepFill v2's release folder", url)
     if not any(key.startswith("inpaint_net/") for key in tensors):
         raise ReleaseError(
             f"{directory} holds no inpaint_net/ variables: not a DeepFill v2 checkpoint (it holds "
@@ -197,6 +186,5 @@ def convert(conversion: ReleaseConversion, directory: Path, url: str | None = No
         notes["discriminator"] = f"fresh: {reason}"
     if "global_step" in tensors:
         notes["global_step"] = int(tensors["global_step"])
-    for reason, is_state in TRAINING_STATE.items():
-        conversion.skip_matching(file, reason, is_state)
+    skip_tf_training_state(conversion, file)
     return notes

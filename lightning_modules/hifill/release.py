@@ -26,8 +26,13 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from lightning_modules.released_weights import ReleaseConversion, ReleaseError
-from utils.tf_checkpoint import TFCheckpointError, read_tf_checkpoint
+from lightning_modules.released_weights import (
+    ReleaseConversion,
+    ReleaseError,
+    oihw,
+    read_tf_release,
+    skip_tf_training_state,
+)
 from utils.tf_graph import FrozenGraphError, read_frozen_graph
 
 FROZEN_GRAPH = "hifill.pb"  # Atlas200dk GPU_CPU/test.py reads ./pb/hifill.pb
@@ -44,14 +49,6 @@ VARIABLE_LEAVES = ("w", "biases", "pw", "ds_biases", "kernel", "bias")
 # the suite layers that take image channels (then the mask, if any) and those that output them
 INPUT_LAYERS = ("generator.coarse.layers.0.", "generator.refine.encoder.0.0.", "discriminator.convs.0.")
 OUTPUT_LAYERS = ("generator.coarse.layers.25.conv.", "generator.refine.to_output.conv.")
-# optimizer state a TF training checkpoint may hold beside the variables (the release has none)
-OPTIMIZER_STATE = {
-    "Adam moments (optimizer state)": lambda key: key.endswith(("/Adam", "/Adam_1")),
-    "Adam's β powers, the learning rate, the step counter (training state)": lambda key: (
-        key.split("/")[0]
-        in ("beta1_power", "beta2_power", "beta1_power_1", "beta2_power_1", "lr", "global_step")
-    ),
-}
 
 
 def coarse_layers() -> dict[str, str]:
@@ -113,7 +110,7 @@ def suite_layout(value: Tensor, target: str, critic_width: int) -> tuple[Tensor,
     """A release tensor in the suite's layout for `target`, and how it was changed."""
     how = []
     if value.dim() == 4:
-        value, how = value.permute(3, 2, 0, 1), ["HWIO -> OIHW"]
+        value, how = oihw(value), ["HWIO -> OIHW"]
     elif target == "discriminator.linear.weight":
         # tf.layers.dense on the critic's NHWC features, flattened (h, w, c); the suite flattens NCHW
         side = round((value.shape[0] // critic_width) ** 0.5)
@@ -137,27 +134,21 @@ def place_variables(conversion: ReleaseConversion, file: str, variables: Mapping
 def read_release(directory: Path, form: str, url: str | None) -> tuple[str, dict[str, np.ndarray], dict]:
     """(file label, {name: array}, notes) of the release in `directory`."""
     where = f" from {url}" if url else ""
-    try:
-        if form == "frozen_graph":
-            path = directory / FROZEN_GRAPH
-            if not path.is_file():
-                raise ReleaseError(
-                    f"{path} not found: release.dir must hold the frozen graph {FROZEN_GRAPH}. "
-                    f"Download it{where}"
-                )
-            constants = read_frozen_graph(path).constants
-            # string constants (none in HiFill's graph) are no tensors, let alone weights
-            numeric = {name: value for name, value in constants.items() if value.dtype.kind in "biuf"}
-            return FROZEN_GRAPH, numeric, {"form": "frozen graph"}
-        tensors = read_tf_checkpoint(directory)
-    except (TFCheckpointError, FrozenGraphError) as error:
+    if form == "checkpoint":
+        label, tensors, shards = read_tf_release(directory, "HiFill's release", url)
+        return label, tensors, {"form": "TF checkpoint", "files": shards}
+    path = directory / FROZEN_GRAPH
+    if not path.is_file():
         raise ReleaseError(
-            f"{error}. Download HiFill's release again{where} (release.dataset=places2: the checkpoint's "
-            f"folder; places2_frozen_graph: the folder of {FROZEN_GRAPH})"
-        ) from error
-    shards = sorted(path.name for path in directory.glob("*.data-*-of-*"))
-    label = shards[0] if len(shards) == 1 else directory.name  # the digest covers the one data file
-    return label, tensors, {"form": "TF checkpoint", "files": shards}
+            f"{path} not found: release.dir must hold the frozen graph {FROZEN_GRAPH}. Download it{where}"
+        )
+    try:
+        constants = read_frozen_graph(path).constants
+    except FrozenGraphError as error:
+        raise ReleaseError(f"{error}. Download HiFill's {FROZEN_GRAPH} again{where}") from error
+    # string constants (none in HiFill's graph) are no tensors, let alone weights
+    numeric = {name: value for name, value in constants.items() if value.dtype.kind in "biuf"}
+    return FROZEN_GRAPH, numeric, {"form": "frozen graph"}
 
 
 def convert(
@@ -177,8 +168,7 @@ def convert(
         reason = f"{file} holds the generator only"
         conversion.start_fresh("discriminator.", reason)
         notes["discriminator"] = f"fresh: {reason}"
-    for reason, is_state in OPTIMIZER_STATE.items():
-        conversion.skip_matching(file, reason, is_state)
+    skip_tf_training_state(conversion, file)
     if form == "frozen_graph":
         conversion.skip_matching(
             file,
