@@ -234,27 +234,60 @@ def main(argv: list[str] | None = None) -> None:
     if not keys:
         raise SystemExit(f"no image is finished by every method under {args.out / run}")
     print(f"\nover the {len(keys)} of {len(images)} images × masks that every method has finished")
-    print("\n| method | PSNR | s/image |\n|---|---:|---:|")
-    for method, rows in results.items():
-        values = [rows[k] for k in keys]
-        print(
-            f"| {method} | {np.mean([r['psnr'] for r in values]):.2f} | "
-            f"{np.mean([r['seconds'] for r in values]):.2f} |"
-        )
-    for kind in [None, *args.masks]:
-        chosen = [k for k in keys if kind is None or k.startswith(f"{kind}/")]
-        if not chosen:
-            continue
-        as_rows = {
-            method: {i: {"psnr": results[method][k]["psnr"]} for i, k in enumerate(chosen)}
-            for method in results
-        }
-        rows = [
-            (method, paired_differences(as_rows[args.reference], as_rows[method], ["psnr"]))
-            for method in results
-            if method != args.reference
-        ]
-        print(f"\n{kind or 'all masks'}:\n" + paired_markdown(args.reference, rows))
+    references = list(dict.fromkeys(m for m in (args.reference, "levin") if m in results))
+    print(report(results, keys, args.masks, references))
+
+
+# EII Table 3 (Places2 at 512×640, PSNR): the suite's presets and colorizers by the paper's column names
+PUBLISHED = {
+    "rectangles": {"paper": 38.45, "levin": 36.68, "base": 37.04, "domain_transform": 29.35, "zhang": 36.12},
+    "free_form": {"paper": 39.50, "levin": 39.24, "base": 39.21, "domain_transform": 39.26, "zhang": 38.77},
+}
+
+
+def image_kind(key: str) -> str:
+    """photos (the paper's claim is about natural photos) or textures (procedural, the suite's addition)."""
+    return "textures" if key.split("/", 1)[1].startswith("texture") else "photos"
+
+
+def report(
+    results: dict[str, dict[str, dict]], keys: list[str], masks: list[str], references: list[str]
+) -> str:
+    """Markdown: per kind of image (photos first), per mask type and over both, each method's mean PSNR
+    and seconds beside EII Table 3's published PSNR, then every method paired against each reference."""
+    blocks = []
+    for kind in ("photos", "textures"):
+        for mask in [*masks, None] if len(masks) > 1 else masks:
+            chosen = [k for k in keys if image_kind(k) == kind and (mask is None or k.startswith(f"{mask}/"))]
+            if not chosen:
+                continue
+            published = PUBLISHED.get(mask, {})
+            lines = [
+                f"### {kind}, {mask or 'both masks'} ({len(chosen)} images × masks)",
+                "",
+                "| method | PSNR | EII Table 3 (Places2, 512×640) | s/image |",
+                "|---|---:|---:|---:|",
+            ]
+            for method, rows in results.items():
+                values = [rows[k] for k in chosen]
+                paper = published.get(method.split()[0]) if len(method.split()) == 1 else None
+                lines.append(
+                    f"| {method} | {np.mean([r['psnr'] for r in values]):.2f} | "
+                    f"{'—' if paper is None else f'{paper:.2f}'} | {np.mean([r['seconds'] for r in values]):.2f} |"
+                )
+            as_rows = {
+                method: {i: {"psnr": results[method][k]["psnr"]} for i, k in enumerate(chosen)}
+                for method in results
+            }
+            for reference in references:
+                paired = [
+                    (method, paired_differences(as_rows[reference], as_rows[method], ["psnr"]))
+                    for method in results
+                    if method != reference
+                ]
+                lines += ["", paired_markdown(reference, paired).rstrip()]
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
 
 
 if __name__ == "__main__":

@@ -39,3 +39,33 @@ def test_a_stopped_measurement_continues_with_what_every_method_has_finished(tmp
     assert second["levin"] == first["levin"]
     held = quality.measure(methods, 1, images, masks, 1, torch.device("cpu"), tmp_path, compute=False)
     assert held == second
+
+
+def test_the_report_gives_photos_first_paired_against_paper_and_levin_beside_the_published_values():
+    keys = [
+        f"{mask}/{name}" for mask in quality.MASK_TYPES for name in ("astronaut", "texture000", "chelsea")
+    ]
+    psnr = {"paper": 30.0, "fast_paper": 35.0, "levin": 37.0}
+    results = {
+        method: {
+            key: {"psnr": value + ("texture" in key) * 20 - i, "seconds": 1.0} for i, key in enumerate(keys)
+        }
+        for method, value in psnr.items()
+    }
+    text = quality.report(results, keys, list(quality.MASK_TYPES), ["paper", "levin"])
+    headings = [line for line in text.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "### photos, rectangles (2 images × masks)",
+        "### photos, free_form (2 images × masks)",
+        "### photos, both masks (4 images × masks)",
+        "### textures, rectangles (1 images × masks)",
+        "### textures, free_form (1 images × masks)",
+        "### textures, both masks (2 images × masks)",
+    ]
+    photos_rectangles = text.split("### photos, free_form")[0]
+    assert "| paper | 29.00 | 38.45 |" in photos_rectangles  # this run beside EII Table 3's ours (full)
+    assert "| levin | 36.00 | 36.68 |" in photos_rectangles
+    assert (
+        "against **levin**" in photos_rectangles
+        and "| fast_paper | 2 | -2.00 [-2.00, -2.00] | 0 / 2 |" in photos_rectangles
+    )
