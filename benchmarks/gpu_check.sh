@@ -3,7 +3,7 @@
 # method at 256² in bf16 and inference images/s (with peak memory), patch-swap and feature translation,
 # the internal colorization per image in the paper, official_code and fast_paper presets (fp32 and bf16,
 # one at a time and batched, at 256² and 512×640), and EII Table 3's protocol at 512×640 on the real
-# photos (paper, fast_paper, Levin: paired PSNR differences). A session lent a GPU runs it first and
+# photos (paper, fast_paper, Levin, the matting Laplacian: paired PSNR differences). A session lent a GPU runs it first and
 # reports its output.
 #
 #   bash benchmarks/gpu_check.sh             # on the GPU machine, from the repository root
@@ -49,5 +49,6 @@ done
 
 # EII Table 3's protocol at the paper's resolution on the real photos
 run "$PYTHON" benchmarks/colorization_quality.py --device "$DEVICE" --size "$QUALITY_SIZE" --textures 0 \
+  --methods paper fast_paper levin matting_laplacian \
   --photos "$PHOTOS" --batch "$BATCH" --out "$OUT/colorization_quality" \
   $([[ "$DEVICE" == cpu ]] && echo "--iterations-scale $SCALE")

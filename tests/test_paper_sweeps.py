@@ -124,7 +124,11 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         f"data.eval_transform.transforms={TINY_IMAGES}",
         f"paths.data_dir={data_dir}",
     )
-    run(*common, "colorizer=zhang,domain_transform,levin", f"hydra.sweep.dir={tmp_path / 'baselines'}")
+    run(
+        *common,
+        "colorizer=zhang,domain_transform,levin,matting_laplacian",
+        f"hydra.sweep.dir={tmp_path / 'baselines'}",
+    )
     # ours shrunk: one block of 8 channels and a few steps per level; ours_base runs apart from the other
     # two because a schedule lists one entry per pyramid level
     tiny = ("colorizer.num_blocks=1", "colorizer.channels=8")
@@ -143,9 +147,18 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         *tiny,
         f"hydra.sweep.dir={tmp_path / 'ours'}",
     )
-    printed, rows = report(*(tmp_path / sweep for sweep in ("baselines", "base", "ours")), out=tmp_path)
+    sweeps = ("baselines", "base", "ours")
+    printed, rows = report(*(tmp_path / sweep for sweep in sweeps), out=tmp_path)
     assert "EII Table 3" in printed
-    methods = ("zhang", "domain_transform", "levin", "ours_base", "ours_full", "ours_selected")
+    methods = (
+        "zhang",
+        "domain_transform",
+        "levin",
+        "matting_laplacian",
+        "ours_base",
+        "ours_full",
+        "ours_selected",
+    )
     assert rows[0] == ["mask type"] + [f"{c}/{m}" for c in methods for m in ("psnr", "ssim", "lpips")]
     assert [row[0] for row in rows[1:]] == ["rectangles", "free_form"]
     for row in rows[1:]:
