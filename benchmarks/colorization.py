@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 
 from datamodules.datasets.synthetic import SyntheticTextures
 from lightning_modules.colorization.color_conversions import to_gray
+from lightning_modules.colorization.colorizer import Colorizer
 from lightning_modules.colorization.progressive_colorization import ProgressiveColorization
 from utils.resolvers import REPO_ROOT
 
@@ -45,17 +46,33 @@ def scale_iterations(config: DictConfig, scale: float) -> float:
     return sum(full) / sum(config.iterations)
 
 
-def colorization(preset: str, scale: float, precision: str = "32") -> tuple[ProgressiveColorization, float]:
+def colorization(preset: str, scale: float, precision: str = "32") -> tuple[Colorizer, float]:
     """The preset (with its own height rule) with every level's iterations scaled, and the factor that
-    restores the full count."""
+    restores the full count (1 for a preset that fits nothing, such as propagation_ensemble)."""
     with initialize_config_dir(str(REPO_ROOT / "conf" / "colorization"), version_base="1.3"):
         config = compose(preset)
+    if "iterations" not in config:
+        return instantiate(config), 1.0
     config.precision = precision
     extrapolation = scale_iterations(config, scale)
     return instantiate(config), extrapolation
 
 
-def seconds(model: ProgressiveColorization, batch: tuple[torch.Tensor, ...], device: torch.device) -> float:
+def describe(model: Colorizer, extrapolation: float) -> str:
+    if not isinstance(model, ProgressiveColorization):
+        return f"{type(model).__name__}, no network fitted"
+    return (
+        f"{model.num_blocks} blocks, {model.channels} channels, fitted at {model.fit_scale:g}× the image's "
+        f"side, pyramid height up to {model.pyramid_height}"
+        + (
+            f"; ran iterations {list(model.iterations)} per level, extrapolated ×{extrapolation:.1f}"
+            if extrapolation != 1
+            else ""
+        )
+    )
+
+
+def seconds(model: Colorizer, batch: tuple[torch.Tensor, ...], device: torch.device) -> float:
     start = time.perf_counter()
     model.colorize(*batch)
     if device.type == "cuda":
@@ -92,17 +109,12 @@ def main() -> None:
     presets = {}
     for preset in args.presets:
         model, extrapolation = colorization(preset, args.iterations_scale, args.precision)
-        warmup, _ = colorization(preset, 0, args.precision)  # one iteration per level
-        presets[preset] = model, extrapolation, warmup
-        print(
-            f"  {preset}: {model.num_blocks} blocks, {model.channels} channels, fitted at "
-            f"{model.fit_scale:g}× the image's side, pyramid height up to {model.pyramid_height}"
-            + (
-                f"; ran iterations {list(model.iterations)} per level, extrapolated ×{extrapolation:.1f}"
-                if extrapolation != 1
-                else ""
-            )
+        # one iteration per level; a preset that fits nothing has nothing to warm up
+        warmup = (
+            colorization(preset, 0, args.precision)[0] if isinstance(model, ProgressiveColorization) else None
         )
+        presets[preset] = model, extrapolation, warmup
+        print(f"  {preset}: {describe(model, extrapolation)}")
     for height, width in (map(int, size.split("x")) for size in args.sizes):
         textures = SyntheticTextures(size=(height, width)).split("test")
         images = torch.stack([textures.load(n) for n in range(args.batch)]).to(device)
@@ -116,7 +128,7 @@ def main() -> None:
         )
         reference = None
         for preset, (model, extrapolation, warmup) in presets.items():
-            for batch in (one, all_):  # kernel selection, allocator, lazy initialization
+            for batch in (one, all_) if warmup else ():  # kernel selection, allocator, lazy initialization
                 seconds(warmup, batch, device)
             single = seconds(model, one, device) * extrapolation
             if device.type == "cuda":
@@ -128,10 +140,14 @@ def main() -> None:
                 else ""
             )
             reference = reference or single
-            levels = model.height_for(*(max(1, round(side * model.fit_scale)) for side in (height, width)))
+            levels = (
+                f"height {model.height_for(*(max(1, round(side * model.fit_scale)) for side in (height, width)))}"
+                if isinstance(model, ProgressiveColorization)
+                else "none"
+            )
             print(
-                f"{preset:>16} | {single:8.1f} | {batched:8.1f} (×{single / batched:.2f}{memory}) | "
-                f"1/{reference / single:.1f} | height {levels}"
+                f"{preset:>20} | {single:8.1f} | {batched:8.1f} (×{single / batched:.2f}{memory}) | "
+                f"1/{reference / single:.1f} | {levels}"
             )
 
 

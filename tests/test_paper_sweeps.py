@@ -126,7 +126,7 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
     )
     run(
         *common,
-        "colorizer=zhang,domain_transform,levin,matting_laplacian",
+        "colorizer=zhang,domain_transform,levin,matting_laplacian,propagation_ensemble",
         f"hydra.sweep.dir={tmp_path / 'baselines'}",
     )
     # ours shrunk: one block of 8 channels and a few steps per level; ours_base runs apart from the other
@@ -155,6 +155,7 @@ def test_table3_colorization_methods_by_mask_type(tmp_path, data_dir):
         "domain_transform",
         "levin",
         "matting_laplacian",
+        "propagation_ensemble",
         "ours_base",
         "ours_full",
         "ours_selected",
