@@ -8,7 +8,8 @@ Per image × mask it records, from one fit:
 - the output's chroma alone on the given gray (YIQ), the only part the bottleneck needs;
 and with `--oracle`, the same fit trained on every pixel, the hole's true colours included: what the
 networks can represent, apart from what the known pixels teach them. Levin (EII's strongest baseline) is
-scored beside. Results are one JSON per pair under --out; a stopped run resumes.
+scored beside. Results are one JSON per pair under --out; a stopped run resumes. The committed results
+ran one thread per process (OMP_NUM_THREADS=1), two processes side by side.
 
     python benchmarks/colorization_diagnosis.py --size 128x128 --textures 4
     python benchmarks/colorization_diagnosis.py --size 128x128 --textures 4 --oracle
@@ -22,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import colorization_quality as quality
@@ -55,6 +58,16 @@ class Probe(ColorizationNetwork):
             if self.calls % SNAPSHOT_EVERY == 0:
                 self.snapshots[self.calls] = output.detach().float()
         return output
+
+
+@contextmanager
+def probing() -> Iterator[None]:
+    """The preset's levels build Probes while inside."""
+    progressive_colorization.ColorizationNetwork = Probe
+    try:
+        yield
+    finally:
+        progressive_colorization.ColorizationNetwork = ColorizationNetwork
 
 
 def hole_psnr(colors: torch.Tensor, image: torch.Tensor, hole: torch.Tensor) -> float:
@@ -121,8 +134,6 @@ def main(argv: list[str] | None = None) -> None:
             *([f"erode={args.erode}"] * bool(args.erode)),
         ]
     )
-    torch.set_num_threads(1)
-    progressive_colorization.ColorizationNetwork = Probe
     preset = quality.colorizer(" ".join([args.preset, *args.overrides]), 1)
     images = quality.test_images(size, args.textures, args.photos)
     for kind in args.masks:
@@ -136,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.erode:
                 hole = ndimage.binary_erosion(hole[0], iterations=args.erode)[None]
             hole = torch.from_numpy(hole.astype(np.float32))[None]
-            result = probe(preset, image[None], hole, args.oracle)
+            with probing():
+                result = probe(preset, image[None], hole, args.oracle)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(result))
             print(

@@ -9,8 +9,11 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from test_progressive_colorization import hint_scene
 
-from lightning_modules.colorization.color_conversions import rgb_to_yiq, yiq_to_rgb
+from datamodules.datasets.synthetic import SyntheticTextures
+from lightning_modules.colorization.color_conversions import rgb_to_yiq, to_gray, yiq_to_rgb
+from lightning_modules.colorization.colorizer import Hints
 from lightning_modules.colorization.guided_colorization.held_out_selection import (
     MARGIN,
     HeldOutSelection,
@@ -121,3 +124,18 @@ def test_a_hole_too_large_to_move_is_held_out_shrunk():
     assert len(regions) == 2
     for region in regions:
         assert not (region & hole).any() and region.sum() >= 0.6 * 16 * 16
+
+
+def test_with_nothing_missing_the_image_comes_back():
+    image = SyntheticTextures(size=48).split("test").load(0)[None]
+    colors = ensemble()(to_gray(image), image, torch.zeros_like(image[:, :1]))
+    assert -10 * torch.log10(((colors - image) ** 2).mean()) > 35
+
+
+def test_a_one_pixel_hint_sets_its_colour_in_the_hole():
+    """EII §4.5's user hint: a green asked for at the centre of a red disc of the same gray inside the hole
+    (tests/test_progressive_colorization.py's scene); hints are known pixels to a guided colorization."""
+    image, mask, hint, hint_mask, green = hint_scene()
+    output = ensemble()(to_gray(image), image, mask, Hints(hint, hint_mask))
+    assert (output[0, :, 16, 16] - green).abs().max() < 0.05
+    assert (output[1, :, 16, 16] - green).abs().max() > 0.2  # without the hint nothing says green
