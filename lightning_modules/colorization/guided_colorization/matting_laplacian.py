@@ -20,7 +20,8 @@ from lightning_modules.colorization.guided_colorization.chroma_propagation impor
 
 def matting_rows(luma: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[sp.csc_matrix, sp.csr_matrix]:
     """(L_uu, L_uk) of the matting Laplacian of `luma` H×W with 3×3 windows inside the image, for the
-    unknown pixels (H×W bool): only the windows holding an unknown pixel have entries in those rows."""
+    unknown pixels (H×W bool): only the windows holding an unknown pixel have entries in those rows; L_uu
+    carries a 1e-9 diagonal so that it is nonsingular."""
     height, width = luma.shape
     luma = luma.astype(np.float64)
     index = np.arange(height * width).reshape(height, width)
@@ -48,9 +49,11 @@ def matting_rows(luma: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[sp.
     number[flat_unknown], number[~flat_unknown] = np.arange(n_unknown), np.arange(height * width - n_unknown)
     rows, cols, entries = rows[keep], cols[keep], entries.ravel()[keep]
     to_unknown = flat_unknown[cols]
+    # a hole pixel in no window (the image's corners are in one) still gets a row: a tiny diagonal
+    # keeps the system nonsingular without moving any other solution
     l_uu = sp.csc_matrix(
         (entries[to_unknown], (number[rows[to_unknown]], number[cols[to_unknown]])), shape=(n_unknown,) * 2
-    )
+    ) + 1e-9 * sp.identity(n_unknown, format="csc")
     l_uk = sp.csr_matrix(
         (entries[~to_unknown], (number[rows[~to_unknown]], number[cols[~to_unknown]])),
         shape=(n_unknown, height * width - n_unknown),
@@ -66,9 +69,6 @@ def matting_solve(luma: np.ndarray, chroma: np.ndarray, unknown: np.ndarray, eps
     if not unknown.any():
         return chroma
     l_uu, l_uk = matting_rows(luma, unknown, eps)
-    # a hole pixel in no window (the image's corners are in one) still gets a row: a tiny diagonal
-    # keeps the system nonsingular without moving any other solution
-    l_uu = l_uu + 1e-9 * sp.identity(l_uu.shape[0], format="csc")
     flat = chroma.reshape(-1, chroma.shape[-1]).copy()
     flat[unknown.ravel()] = splu(l_uu.tocsc()).solve(-(l_uk @ flat[~unknown.ravel()]))
     return flat.reshape(chroma.shape)

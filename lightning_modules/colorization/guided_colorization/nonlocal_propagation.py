@@ -64,7 +64,6 @@ def local_system(
     if local == "levin":
         return levin_system(luma, unknown)
     l_uu, l_uk = matting_rows(luma, unknown, eps)
-    l_uu = l_uu + 1e-9 * sp.identity(l_uu.shape[0], format="csc")  # a pixel in no window keeps a row
     scale = sp.diags(1 / l_uu.diagonal())
     return (scale @ l_uu).tocsc(), (scale @ l_uk).tocsr()
 
