@@ -8,10 +8,10 @@ next to the target, so the final step is one atomic rename.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
-from lightning_fabric.utilities.types import _PATH
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from utils.atomic import atomic_path
@@ -19,7 +19,7 @@ from utils.atomic import atomic_path
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
+        self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any | None = None
     ) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
