@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format benchmark clean
+.PHONY: setup demo test test-all lint format benchmark clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,12 @@ demo: setup  ## offline CPU demo: GatedConv rgb vs mono (EII) on synthetic textu
 	$(BIN)/python train.py -m experiment=demo hydra.sweep.dir=$(DEMO_DIR)
 	$(BIN)/python report.py $(DEMO_DIR)
 
-test: setup
+# The fast tier: config composition, one batch per method and experiment, the malformed-input battery.
+# `slow` marks the subprocess sweeps, the SLURM cluster and DDP runs and the overfitting runs.
+test: setup  ## the fast tier (README: Tests)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow" --durations=10
+
+test-all: setup  ## every test, as CI runs them
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=20
 
 lint: setup

@@ -11,6 +11,9 @@ from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
 from suite_cli import report, run
 
+# subprocess sweeps of a paper's table: make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
 TINY = (

@@ -20,6 +20,9 @@ from suite_cli import run
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 HEAD, BLOCK = 700, 40  # iterations: the head's, then each of the three blocks'
 TEXTURES = (0, 7)

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from suite_cli import DDP_TINY, DDP_TWO_RANKS, REPO, run
 
+# a real SLURM cluster / DDP processes: make test-all
+pytestmark = pytest.mark.slow
+
 
 def seen_callback(out_dir: Path) -> tuple[str, ...]:
     return ("+callbacks.seen._target_=seen_samples.SeenSamples", f"+callbacks.seen.out_dir={out_dir}")

@@ -25,6 +25,9 @@ from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.deepgin.generator import init_weights
 from lightning_modules.deepgin.module import DeepGINInpainting
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 SIZE = 64
 EPOCH = 10  # batches per epoch

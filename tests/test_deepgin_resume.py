@@ -7,6 +7,9 @@ import pytest
 import torch
 from suite_cli import DEEPGIN_TINY, run
 
+# interrupted and uninterrupted training runs compared: make test-all
+pytestmark = pytest.mark.slow
+
 # 2 batches per epoch (4 images, batch 2): warm-up epochs 0-1 (one G step per batch), main stage epoch 2
 # at constant rates, decay epochs 3-4 (a G and a D step per batch).
 SCHEDULE = (

@@ -12,6 +12,9 @@ from suite_cli import DEEPGIN_TINY, report, run
 
 from lightning_modules.deepgin.generator import TABLE1_VARIANTS
 
+# subprocess sweeps of a paper's table: make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 METRICS = ("psnr", "ssim", "l1", "fid", "lpips")
 # conf/model/variant/ option -> Table 1 row, in the paper's order

@@ -3,7 +3,11 @@ and leave their examples, and report.py prints the demo's one table and writes i
 
 import csv
 
+import pytest
 from suite_cli import run
+
+# the demo sweep in subprocesses: make test-all
+pytestmark = pytest.mark.slow
 
 
 def test_demo_sweep_gives_one_table_and_one_figure(tmp_path):

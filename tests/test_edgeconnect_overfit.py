@@ -22,6 +22,9 @@ from overfitting import bottleneck_hole_psnr, fit_repeated
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.edgeconnect.module import EdgeConnectInpainting
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ITERATIONS = 120  # batches; four optimizer steps each (G1, G2, D1, D2)
 TEXTURES = (1, 2)  # synthetic train textures (dataset seed 0); rgb ends near 25.7 dB from 7.2, mono 24.2

@@ -20,6 +20,9 @@ from overfitting import fit_repeated, hole_psnr
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.feature_translation.module import Feature2ImageInpainting, Image2FeatureInpainting
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ITERATIONS_G1 = ITERATIONS_G2 = 200  # batches; the Trainer counts twice as many steps
 SETTLE_G2 = 50  # batches at §3.3.3's lr after G_2's fast phase

@@ -20,6 +20,9 @@ from test_configs import sweep_jobs
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.feature_translation.multiscale_inference import MultiScaleFeatureTranslation
 
+# subprocess sweeps of a paper's table: make test-all
+pytestmark = pytest.mark.slow
+
 VARIANTS = [
     "paper",
     "resize_convolution",

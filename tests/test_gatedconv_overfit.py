@@ -18,6 +18,9 @@ from overfitting import fit_repeated, hole_psnr
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.gatedconv.module import GatedConvInpainting
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 SEED = 0  # torch seed of the weights; 1 and 2 end at 33.1 and 32.9 dB, this one at 33.8 dB
 ITERATIONS = 600  # batches; the Trainer counts 2 × as many steps (D and G each step once per batch)

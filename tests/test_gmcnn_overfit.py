@@ -23,6 +23,9 @@ from overfitting import bottleneck_hole_psnr, fit_repeated
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.gmcnn.module import GMCNNInpainting
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 SIZE = 64
 PRETRAIN, FINETUNE = 100, 20  # batches of each stage

@@ -7,7 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from suite_cli import REPO
+
+# every benchmark's dry run in subprocesses: make test-all
+pytestmark = pytest.mark.slow
 
 
 def test_the_gpu_check_runs_every_benchmark_in_its_dry_run(tmp_path):

@@ -24,6 +24,9 @@ from overfitting import bottleneck_hole_psnr, fit_repeated
 from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.hifill.module import HiFillInpainting
 
+# overfitting runs (hundreds of steps): make test-all
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ITERATIONS = 250  # batches; the Trainer counts 4 × as many steps (3 critic steps, 1 generator step)
 SIZE = 64

@@ -16,6 +16,9 @@ from omegaconf import OmegaConf
 from suite_cli import REPO, TINY_JOB, report, run
 from test_configs import TINY_MODELS, sweep_jobs
 
+# subprocess sweeps of a paper's table: make test-all
+pytestmark = pytest.mark.slow
+
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"
 TINY_TRAINING = (
     *TINY_JOB,

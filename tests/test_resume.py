@@ -6,6 +6,9 @@ import pytest
 import torch
 from suite_cli import TINY, run
 
+# interrupted and uninterrupted training runs compared: make test-all
+pytestmark = pytest.mark.slow
+
 TOTAL_BATCHES = 7  # 3 batches per epoch (6 images, batch 2): the runs cross two epoch boundaries
 
 

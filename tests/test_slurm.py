@@ -19,7 +19,8 @@ import torch
 from suite_cli import DDP_TINY, DDP_TWO_RANKS, REPO, TINY, run
 from wandb_records import read_records, run_record
 
-pytestmark = pytest.mark.xdist_group("slurm")  # one cluster per session: its tests share a worker
+# one cluster per session: its tests share a worker; a real SLURM cluster: make test-all
+pytestmark = [pytest.mark.xdist_group("slurm"), pytest.mark.slow]
 
 # One CPU and little memory per job, so that both jobs of a sweep run at once on a 2-core machine.
 SLURM = ("hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1")
