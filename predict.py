@@ -5,11 +5,15 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from suite.predict import predict
+# torch-free: a missing checkpoint or folder is reported before torch loads
+from suite import preflight
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
+    preflight.predict(cfg)
+    from suite.predict import predict  # torch and the model load after the pre-flight checks (~15 s)
+
     sys.exit(predict(cfg))
 
 

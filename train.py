@@ -3,11 +3,16 @@
 import hydra
 from omegaconf import DictConfig
 
-from suite.train import train
+# torch-free. Importing suite registers the configs' resolvers: a SLURM worker imports it when it unpickles
+# `main`, which refers to it, before it resolves the job's config.
+from suite import preflight
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> None:
+    preflight.train(cfg)
+    from suite.train import train  # torch and Lightning load after the pre-flight checks (~15 s)
+
     train(cfg)
 
 

@@ -13,6 +13,7 @@ from torch.utils.data import Dataset, default_collate
 from datamodules.datasets.base import ImageList
 from datamodules.image_io import read_hint
 from datamodules.masks.base import MaskGenerator
+from datamodules.masks.mask_folder import MaskFolder
 from datamodules.seeding import AUGMENT_STREAM, MASK_STREAM, rng_for
 
 Transform = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
@@ -36,6 +37,10 @@ class InpaintingDataset(Dataset):
     ):
         self.images, self.masks, self.transform, self.seed = images, masks, transform, seed
         self.hint_dir = Path(hint_dir) if hint_dir else None
+        # a mask folder paired by stem knows every image's mask already: a missing one fails here, not mid-run
+        self.mask_by_stem = isinstance(masks, MaskFolder) and masks.pairing == "by_stem"
+        if self.mask_by_stem:
+            masks.missing([images.name(index) for index in range(len(images))])
 
     def __len__(self) -> int:
         return len(self.images)
@@ -52,6 +57,8 @@ class InpaintingDataset(Dataset):
         mask_rng = rng_for(self.seed, MASK_STREAM, *epoch_keys, index)
         if epoch_keys:
             masks = self.masks.draw_per_image(height, width, mask_rng)
+        elif self.mask_by_stem:
+            masks = [self.masks.for_image(self.images.name(index), height, width)]
         else:
             masks = [self.masks(height, width, mask_rng, index=index)]
         samples = [

@@ -13,7 +13,7 @@ import pickle
 import warnings
 import zipfile
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,24 @@ class InpaintingModule(pl.LightningModule):
         """The composite of a photo of any size (predict.py): each hole region in a crop of at most
         `max_side` px (hole_crops.py). A method with its own path for large images overrides this."""
         return inpaint_in_crops(self.inpaint, image, mask, hints, max_side, context)
+
+    # --- predict.py's other modes: a method that has one overrides its hook -------------------------
+    def style_transfer(self) -> Callable[..., torch.Tensor]:
+        """predict.py's style=: a function (content, style, max_side=...) -> the content stylized like the
+        style image, B×3×H×W in [0, 1]. Called before any file is read, so that it refuses at once."""
+        raise ValueError(
+            f"this checkpoint holds a {type(self).__name__}, which does not support style=: style transfer "
+            "needs a Feature2Image network, a model/feature_translation_stage=feature2image checkpoint or a "
+            "joined multi-scale one"
+        )
+
+    def guided_inpainting(self) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+        """predict.py's guide=: a function (composite, hole, object) -> the RGB result, the hole inpainted
+        and the pasted object harmonized. Called before any file is read, so that it refuses at once."""
+        raise ValueError(
+            "guide= needs a guided-inpainting checkpoint (experiment=blockwise_guided): this checkpoint "
+            f"holds a {type(self).__name__}, which does not support it"
+        )
 
     # --- validation and test -------------------------------------------------------------------------
     def _evaluation_step(

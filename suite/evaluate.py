@@ -29,13 +29,16 @@ log = logging.getLogger(__name__)
 def export_mask_set(
     dataset: InpaintingDataset, out_dir: Path, meta: dict[str, Any], num_workers: int = 0
 ) -> int:
-    """masks/{index:06d}.png (white = hole) + meta.json: a versioned, shareable evaluation mask set."""
+    """masks/{index:06d}.png (white = hole) + meta.json: a versioned, shareable evaluation mask set, paired
+    with images by index (image names need not be unique across a split's folders)."""
     loader = DataLoader(dataset, batch_size=None, num_workers=num_workers)
     for sample in loader:
         save_png(sample["mask"], out_dir / f"{sample['index']:06d}.png")
     write_text(
         out_dir / "meta.json",
-        json.dumps({**meta, "count": len(dataset), "polarity": "white_is_hole"}, indent=2),
+        json.dumps(
+            {**meta, "count": len(dataset), "polarity": "white_is_hole", "pairing": "by_order"}, indent=2
+        ),
     )
     return len(dataset)
 

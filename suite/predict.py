@@ -1,12 +1,13 @@
 """Inpaint a folder of the user's own images at their original sizes, however large (hole_crops.py).
 
 Every image needs a mask: <mask_dir>/<stem>.<ext>, or <input_dir>/<stem><mask_suffix>.<ext> beside it.
-With style=<image> (a feature-translation checkpoint) each image is stylized instead and masks are not read.
+With style=<image> or guide=<image> the checkpoint's own hook (InpaintingModule.style_transfer /
+guided_inpainting) stylizes each image or pastes the guide into it instead, and masks are not read.
 A bad input (unreadable file, missing mask, mask of another size or with nothing known, two inputs with
 one stem) or any failure while inpainting one, out of memory included, is reported with its reason and
 what to do, and the rest are still processed. An image whose mask has no hole is written unchanged.
 Exit status: 0 when every input was written, 1 when some failed (listed in <output_dir>/failures.tsv),
-2 when nothing could run (no checkpoint or folder).
+2 when nothing could run (no checkpoint, folder or image).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from datamodules.image_io import (
 from lightning_modules.base import InpaintingModule, load_inpainting_module
 from lightning_modules.colorization.colorizer import Hints
 from lightning_modules.colorization.progressive_colorization import progress_listener
-from lightning_modules.feature_translation.style_transfer import feature2image_network, transfer_style
 from utils.atomic import write_text
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,12 @@ def load_inputs(image_path: Path, files: dict[str, Path | None], cfg: DictConfig
     if cfg.get("guide"):
         return guided_inputs(image, cfg)
     if files["mask"] is None:
-        raise ImageReadError(
-            image_path, "no mask found", "Add <stem>_mask.png beside it or pass mask_dir=<folder>."
-        )
+        if cfg.mask_dir:
+            looked_for, fix = Path(cfg.mask_dir) / f"{image_path.stem}.*", "Name its mask after the image."
+        else:
+            looked_for = image_path.parent / f"{image_path.stem}{cfg.mask_suffix}.*"
+            fix = "Add it beside the image or pass mask_dir=<a folder of masks named like the images>."
+        raise ImageReadError(image_path, f"no mask {looked_for} found", fix)
     size = tuple(image.shape[-2:])
     mask = read_mask(files["mask"], size=None if cfg.resize_masks else size, polarity=cfg.mask_polarity)
     if cfg.resize_masks and tuple(mask.shape[-2:]) != size:
@@ -145,10 +148,10 @@ def inpaint_file(
     image, mask = inputs["image"], inputs.get("mask")
     height, width = image.shape[-2:]
     if "style" in inputs:
-        result = transfer_style(model, image, inputs["style"], max_side=cfg.max_side)
+        result = model.style_transfer()(image, inputs["style"], max_side=cfg.max_side)
         done = f"stylized {image_path.name} ({width}×{height}) with the style {Path(cfg.style).name}"
     elif "object" in inputs:
-        result = model.inpaint_guided(image, inputs["hole"], inputs["object"])
+        result = model.guided_inpainting()(image, inputs["hole"], inputs["object"])
         done = f"inpainted {image_path.name} ({width}×{height}) with the guide {Path(cfg.guide).name}"
     elif not bool(mask.any()):
         result, done = image, f"written unchanged {image_path.name} ({width}×{height}): no hole in its mask"
@@ -233,18 +236,21 @@ def predict(cfg: DictConfig) -> int:
             "mask": (Path(cfg.mask_dir) if cfg.mask_dir else None, cfg.mask_suffix),
             "hint": (Path(cfg.hint_dir) if cfg.hint_dir else None, cfg.hint_suffix),
         }
-        pairs = find_inputs(Path(cfg.input_dir), companions)
-        model = load_inpainting_module(cfg.ckpt_path, map_location=device, **(cfg.model_overrides or {}))
-        model.use_colorization(cfg.colorization, recolor=cfg.recolor)
-        if cfg.get("guide") and not hasattr(model, "inpaint_guided"):
-            raise ValueError(
-                f"guide= needs a guided-inpainting checkpoint (experiment=blockwise_guided); {cfg.ckpt_path} "
-                f"holds a {type(model).__name__}"
-            )
         if cfg.get("style") and cfg.get("guide"):
             raise ValueError("style= and guide= are two different modes: pass one of them")
+        pairs = find_inputs(Path(cfg.input_dir), companions)
+        if not pairs:
+            raise FileNotFoundError(
+                f"input_dir={cfg.input_dir} holds no image to inpaint: put the images (PNG, JPEG, ...) "
+                "directly in it"
+            )
+        model = load_inpainting_module(cfg.ckpt_path, map_location=device, **(cfg.model_overrides or {}))
+        model.use_colorization(cfg.colorization, recolor=cfg.recolor)
+        # the mode's hook refuses a checkpoint that lacks it before any file is read
         if cfg.get("style"):
-            feature2image_network(model)  # refuses a checkpoint without a G_2 before any file is read
+            model.style_transfer()
+        if cfg.get("guide"):
+            model.guided_inpainting()
     except (FileNotFoundError, ValueError) as err:
         # A wrong path or setting on the command line: its message says what to pass, a traceback would
         # bury it.

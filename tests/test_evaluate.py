@@ -114,6 +114,7 @@ def test_split_val_scores_the_whole_validation_split(generated):
 def test_export_writes_numbered_masks_and_meta(exported):
     meta = json.loads((exported / "meta.json").read_text())
     assert meta["count"] == NUM_IMAGES and meta["split"] == "val" and meta["polarity"] == "white_is_hole"
+    assert meta["pairing"] == "by_order"  # mask=folder reads it back by index, whatever the image names
     names = sorted(path.name for path in exported.glob("*.png"))
     assert names == [f"{index:06d}.png" for index in range(NUM_IMAGES)]
 
@@ -177,11 +178,14 @@ def test_a_70_percent_mask_is_read_as_70_percent_missing(tmp_path, checkpoint):
     hole[:, :35] = 255  # 70 %
     Image.fromarray(hole).save(masks / "00000.png")
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=["mask=folder", f"mask.eval.root={masks}"])
+        cfg = compose(
+            "train", overrides=["mask=folder", f"mask.eval.root={masks}", "mask.eval.pairing=by_order"]
+        )
     folder = instantiate(cfg.mask.eval)
     assert folder(40, 50, np.random.default_rng(0)).mean() == pytest.approx(0.7)  # a training draw
     assert folder(40, 50, None, index=3).mean() == pytest.approx(0.7)  # an evaluation mask
-    evaluate(tmp_path / "run", f"ckpt_path={checkpoint}", "mask=folder", f"mask.eval.root={masks}")
+    folder = ("mask=folder", f"mask.eval.root={masks}", "mask.eval.pairing=by_order")  # one mask for all
+    evaluate(tmp_path / "run", f"ckpt_path={checkpoint}", *folder)
     with open(tmp_path / "run" / "per_image.csv") as f:
         ratios = [float(row["hole_ratio"]) for row in csv.DictReader(f)]
     assert len(ratios) == NUM_IMAGES and all(ratio == pytest.approx(0.7, abs=0.02) for ratio in ratios)

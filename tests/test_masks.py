@@ -430,10 +430,9 @@ def test_mask_folder_without_masks_says_what_to_put_there(tmp_path, make):
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "mask").glob("*.yaml")))
 def test_mask_configs_instantiate(name, tmp_path):
-    make_folder(tmp_path / "irregular_mask" / "testing_mask_dataset")
-    folder_root = (
-        [f"mask.eval.root={tmp_path / 'irregular_mask' / 'testing_mask_dataset'}"] if name == "folder" else []
-    )
+    root = make_folder(tmp_path / "irregular_mask" / "testing_mask_dataset")
+    # by order: called with an index alone here, no image name (by stem: tests/test_early_errors.py)
+    folder_root = [f"mask.eval.root={root}", "mask.eval.pairing=by_order"] if name == "folder" else []
     with initialize_config_dir(version_base=None, config_dir=str(CONF)):
         cfg = compose(overrides=[f"+mask={name}", f"+paths.data_dir={tmp_path}", *folder_root])
     assert set(cfg.mask) == {"train", "eval"}

@@ -119,7 +119,7 @@ def test_mixed_folder_inpaints_the_good_files_and_lists_the_bad_ones(checkpoint,
     assert set(failures) == {"wrong.png", "corrupt.png", "no_mask.png", "twin.png", "twin.jpg"}
     assert "mask is 20×16 but the image is 16×16" in failures["wrong.png"]
     assert "not a readable image" in failures["corrupt.png"]
-    assert "no mask found" in failures["no_mask.png"]
+    assert f"no mask {tmp_path / 'photos' / 'no_mask_mask.*'} found" in failures["no_mask.png"]
     assert "also named twin.*" in failures["twin.jpg"]
 
 
@@ -227,7 +227,7 @@ def battery(folder: Path) -> tuple[dict[str, np.ndarray], dict[str, str], set[st
     mask("notes", box(16, 16, 0, 0, 8, 8))
     bad["notes.jpg"] = "not a readable image"
     save(random_pixels((16, 16, 3), seed=16), folder / "unmasked.png")
-    bad["unmasked.png"] = "no mask found"
+    bad["unmasked.png"] = f"no mask {folder / 'unmasked_mask.*'} found"
     save(random_pixels((16, 16, 3), seed=17), folder / "wrong.png")
     mask("wrong", box(16, 20, 0, 0, 8, 8))
     bad["wrong.png"] = "mask is 20×16 but the image is 16×16"

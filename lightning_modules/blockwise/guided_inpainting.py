@@ -14,6 +14,7 @@ foreground is empty and the inpainting output fills the hole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -44,6 +45,9 @@ class GuidedBlockwiseInpainting(BlockwiseInpainting):
         """The restored image in [0, 1] (the bottleneck's space) from a composite and its box's split."""
         output = self.generator(self.guided_input(composite, hole, obj))
         return (self.restored(output, self.bottleneck.target(composite) * 2 - 1, hole, obj) + 1) / 2
+
+    def guided_inpainting(self) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+        return self.inpaint_guided
 
     @torch.no_grad()
     def inpaint_guided(self, composite: Tensor, hole: Tensor, obj: Tensor) -> Tensor:

@@ -12,6 +12,8 @@ Images are in [-1, 1] inside the networks (pix2pix, the paper's ref. [17]) and i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
@@ -187,6 +189,13 @@ class Feature2ImageInpainting(TranslationStage):
     def translate(self, features: Tensor) -> Tensor:
         """G_2: features → image in [0, 1]."""
         return (self.generator(features) + 1) / 2
+
+    def style_transfer(self) -> Callable[..., Tensor]:
+        """predict.py's style= (style_transfer.py's transfer_style with this checkpoint's G_2)."""
+        # style_transfer.py imports this module: imported when the hook is called
+        from lightning_modules.feature_translation.style_transfer import transfer_style
+
+        return partial(transfer_style, self)
 
     def forward(self, image: Tensor, mask: Tensor) -> Tensor:
         """§3.4's single-scale pass: I_0 → G_1 → I_1 → VGG → patch-swap → G_2."""

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,13 @@ class MultiScaleFeatureTranslation(InpaintingModule):
 
     def forward(self, image: Tensor, mask: Tensor) -> Tensor:
         return torch.cat([self.inpaint_one(one[None], hole[None]) for one, hole in zip(image, mask)])
+
+    def style_transfer(self) -> Callable[..., Tensor]:
+        """predict.py's style= (style_transfer.py's transfer_style with the largest scale's G_2)."""
+        # style_transfer.py imports this module: imported when the hook is called
+        from lightning_modules.feature_translation.style_transfer import transfer_style
+
+        return partial(transfer_style, self)
 
     def inpaint_one(self, image: Tensor, mask: Tensor) -> Tensor:
         """One 1×3×H×W image: its hole's square window through the scales, pasted back."""
