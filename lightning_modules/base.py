@@ -253,7 +253,7 @@ def read_checkpoint(path: Path) -> Any:
 
 def foreign_checkpoint_hint(header: Any) -> str:
     """What a file that is not a suite checkpoint looks like, and how to convert it."""
-    convert = "Convert an author's release with python import_release.py release=<method> release.dataset=<dataset> release.dir=<its folder> (README: Released weights)"
+    convert = "Convert an author's release with python import_release.py release=<method> release.dataset=<dataset> release.dir=<its folder> (README: Your data)"
     if isinstance(header, dict) and ("generator" in header or "discriminator" in header):
         return f"It looks like EdgeConnect's released *_gen.pth / *_dis.pth. {convert}"
     if isinstance(header, dict) and header and all(isinstance(v, torch.Tensor) for v in header.values()):

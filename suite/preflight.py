@@ -24,7 +24,7 @@ CHECKPOINT_FIX = (
 )
 
 
-DATASET = "the dataset's folder, in its distributed layout (README: Real datasets)"
+DATASET = "the dataset's folder, in its distributed layout (README: Your data)"
 
 
 class PreflightError(Exception):
