@@ -11,7 +11,6 @@ is missing the metric is reported unavailable with the reason, and the rest stil
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -19,30 +18,9 @@ from torchmetrics import Metric
 from torchmetrics.aggregation import CatMetric, SumMetric
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+from evaluation.metric_specs import ALL_METRICS
 from utils.pretrained import MissingWeightsError, fid_metric, lpips_metric
 
-
-@dataclass(frozen=True)
-class MetricSpec:
-    label: str
-    higher_is_better: bool
-    decimals: int  # for tables; files keep full precision
-
-
-METRIC_SPECS: dict[str, MetricSpec] = {
-    "psnr": MetricSpec("PSNR", True, 2),
-    "ssim": MetricSpec("SSIM", True, 4),
-    "l1": MetricSpec("L1", False, 4),
-    # feature translation's Table 1 (§4.2), after Context Encoder's: the mean ℓ1 error over the hole's pixels
-    "l1_hole": MetricSpec("L1 (hole)", False, 4),
-    # the block-wise paper's Table 3 (§4.2): errors of values in [0, 1] summed over the whole image (every
-    # pixel and channel), not averaged
-    "l1_sum": MetricSpec("ℓ1 sum", False, 1),
-    "l2_sum": MetricSpec("ℓ2 sum", False, 1),
-    "lpips": MetricSpec("LPIPS", False, 4),
-    "fid": MetricSpec("FID", False, 2),
-}
-ALL_METRICS = tuple(METRIC_SPECS)
 FAST_METRICS = ("psnr", "ssim", "l1")  # no pretrained network: cheap enough for every validation epoch
 BUCKETS = tuple(f"{10 * k}-{10 * (k + 1)}%" for k in range(10))
 # An identical image (an empty mask) has infinite PSNR; capping keeps one such image from making

@@ -3,11 +3,13 @@
     python report.py <multirun dir> [<dir> ...] [--out DIR] [--metrics psnr ssim] [--split test]
     python report.py <multirun dir> --rows model --cols data      # method × dataset grid
     python report.py <reference run> <run or multirun> ... --paired   # image by image against the first
-    python report.py sweeps/experiment/<table>.yaml    # the paper's published table alone
+    python report.py sweeps/experiment/<table>.yaml    # the paper's published table alone (printed)
+    python report.py <multirun dir> --wandb            # the table also to W&B, in the sweep's group
 
 A directory is a single run (it holds metrics.json or .hydra/) or a Hydra multirun whose numbered job
 folders are runs. Only each run's metrics.json, .hydra/*.yaml and examples/*.png are read. Building a
-`Table` is kept apart from rendering it, so a paper-specific layout is one more builder.
+`Table` is kept apart from rendering it, so a paper-specific layout is one more builder. Nothing here
+imports torch, matplotlib or wandb before it is needed: the tool starts in about a second.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import argparse
 import csv
 import io
 import json
+import os
+import statistics
 import textwrap
 import warnings
 from collections.abc import Sequence
@@ -23,16 +27,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
-from evaluation.metrics import ALL_METRICS, METRIC_SPECS
+from evaluation.metric_specs import ALL_METRICS, METRIC_SPECS
 from evaluation.paired import paired_differences, paired_markdown, read_per_image
 from evaluation.results import RESULTS_FILE, TEST_SETS_DIR, column_title, format_value
 from utils.atomic import atomic_path, write_text
+from utils.resolvers import sweep_jobs
 
 FIGURE_CELL_INCHES = 2.0
 FIGURE_DPI = 100
@@ -64,6 +66,8 @@ class Cell:
     missing: bool = False  # no results at all (failed job), as opposed to an unavailable metric
     note: str | None = None  # footnote: why it is n/a / missing, or what a value averages
     published: float | None = None  # the paper's value of this cell (the sweep's report.published)
+    std: float | None = None  # sample standard deviation of the runs a cell averages (e.g. seeds)
+    count: int = 1  # runs whose values the cell averages
 
 
 @dataclass
@@ -119,11 +123,7 @@ def planned_jobs(directory: Path) -> dict[int, list[str]]:
     config = OmegaConf.load(multirun_file)
     if not str(OmegaConf.select(config, "hydra.sweeper._target_")).endswith("BasicSweeper"):
         return {}  # another sweeper (e.g. an optimizer) plans its jobs as it goes
-    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    task = OmegaConf.select(config, "hydra.overrides.task") or []
-    arguments = [f"{key}={value}" for key, value in params.items()] + list(task)
-    batches = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(arguments), None)
-    return dict(enumerate(job for batch in batches for job in batch))
+    return dict(enumerate(sweep_jobs(config)))
 
 
 def _job_dirs(directory: Path, planned: dict[int, list[str]]) -> list[Path]:
@@ -243,16 +243,18 @@ def _mean_cell(runs: list[Run], metric: str) -> Cell:
     values = [cell.value for cell in cells if cell.value is not None]
     if not values:
         return cells[0] if cells else Cell(missing=True, note="no run")
+    spread = {"std": statistics.stdev(values), "count": len(values)} if len(values) > 1 else {}
     if len(values) < len(cells):
         reason = next(cell.note for cell in cells if cell.value is None)
-        return Cell(sum(values) / len(values), note=f"mean of {len(values)} of {len(cells)} runs; {reason}")
-    return Cell(sum(values) / len(values))
+        note = f"mean of {len(values)} of {len(cells)} runs; {reason}"
+        return Cell(statistics.fmean(values), note=note, **spread)
+    return Cell(statistics.fmean(values), **spread)
 
 
 def pivot_table(runs: Sequence[Run], rows_key: str, cols_key: str, metrics: Sequence[str]) -> Table:
     """Rows = values of `rows_key`, column groups = values of `cols_key`, the metrics inside each group.
 
-    Runs that share a cell (e.g. seeds) are averaged.
+    Runs that share a cell (e.g. seeds) are averaged: mean ± sample standard deviation (n runs).
     """
     keys = [(run_value(run, rows_key) or "?", run_value(run, cols_key) or "?") for run in runs]
     row_values = list(dict.fromkeys(row for row, _ in keys))
@@ -267,7 +269,9 @@ def pivot_table(runs: Sequence[Run], rows_key: str, cols_key: str, metrics: Sequ
     table = Table(rows_key, [Column(m, group=c) for c in col_values for m in metrics], rows)
     if any(len(group) > 1 for group in groups.values()):
         most = max(len(group) for group in groups.values())
-        table.remarks.append(f"Cells average the runs they hold (up to {most}, e.g. seeds).")
+        table.remarks.append(
+            f"Cells holding several runs (up to {most}, e.g. seeds): mean ± standard deviation (n runs)."
+        )
     return table
 
 
@@ -306,13 +310,17 @@ def with_published(table: Table, published: dict, metrics: Sequence[str]) -> Tab
 # ----------------------------------------------------------------------------------------- renderers
 
 
-def _cell_text(table_notes: list[str], column: Column, cell: Cell) -> tuple[str, int | None]:
+def _cell_text(
+    table_notes: list[str], column: Column, cell: Cell, plus_minus: str = "±"
+) -> tuple[str, int | None]:
     if cell.missing:
         text = "missing"
     elif cell.value is None and cell.note is None:
         text = "—"
     else:
         text = format_value(column.metric, cell.value)
+        if cell.count > 1:
+            text += f" {plus_minus} {format_value(column.metric, cell.std)} (n={cell.count})"
     if cell.published is not None:
         text += f" / {format_value(column.metric, cell.published)}"
         if cell.value is not None:
@@ -346,20 +354,37 @@ def _not_run(cell: Cell) -> bool:
     return cell.value is None and cell.note is None and not cell.missing
 
 
-def to_csv(table: Table) -> str:
-    """This run's values at full precision; "n/a" (unavailable) and "missing" (no results) as text. Rows
-    and columns that only the paper has (with_published) are left out: the Markdown and LaTeX show them."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+def table_rows(table: Table) -> tuple[list[str], list[list]]:
+    """The table as values: this run's at full precision; "n/a" (unavailable) and "missing" (no results) as
+    text. A column whose cells average runs (e.g. seeds) gets `<column>_std` and `<column>_n` beside it.
+    Rows and columns that only the paper has (with_published) are left out: the Markdown and LaTeX show
+    them."""
     rows = [(label, cells) for label, cells in table.rows if not all(map(_not_run, cells))]
     keep = [i for i in range(len(table.columns)) if not all(_not_run(cells[i]) for _, cells in rows)]
-    header = [f"{c.group}/{c.metric}" if c.group else c.metric for c in (table.columns[i] for i in keep)]
-    writer.writerow([table.row_header, *header])
+    spread = {i for i in keep if any(cells[i].count > 1 for _, cells in rows)}
+    header = [table.row_header]
+    for i in keep:
+        column = table.columns[i]
+        name = f"{column.group}/{column.metric}" if column.group else column.metric
+        header += [name, f"{name}_std", f"{name}_n"] if i in spread else [name]
+    values = []
     for label, cells in rows:
-        values = [cells[i] for i in keep]
-        writer.writerow(
-            [label, *("missing" if c.missing else "n/a" if c.value is None else c.value for c in values)]
-        )
+        row = [label]
+        for i in keep:
+            cell = cells[i]
+            row.append("missing" if cell.missing else "n/a" if cell.value is None else cell.value)
+            if i in spread:
+                row += [cell.std, cell.count if cell.value is not None else 0]
+        values.append(row)
+    return header, values
+
+
+def to_csv(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header, rows = table_rows(table)
+    writer.writerow(header)
+    writer.writerows([["" if value is None else value for value in row] for row in rows])
     return out.getvalue()
 
 
@@ -390,7 +415,7 @@ def to_latex(table: Table) -> str:
     for label, cells in table.rows:
         texts = []
         for column, cell in zip(table.columns, cells):
-            text, mark = _cell_text(notes, column, cell)
+            text, mark = _cell_text(notes, column, cell, plus_minus=r"$\pm$")
             texts.append(text if mark is None else rf"{text}\textsuperscript{{{mark}}}")
         lines.append(_latex_escape(label) + " & " + " & ".join(texts) + r" \\")
     lines.append(r"\bottomrule")
@@ -429,6 +454,8 @@ def comparison_figure(runs: Sequence[Run], out_path: Path, max_examples: int = 8
     runs = [run for run in runs if _example_indices(run)]
     if not runs:
         return None
+    from matplotlib.figure import Figure  # a second and a half of imports, for the figure alone
+
     indices = sorted(set.union(*(_example_indices(run) for run in runs)))[:max_examples]
     titles = ["masked input", *(run.label for run in runs), "ground truth"]
     fig = Figure(
@@ -473,7 +500,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("dirs", nargs="+", type=Path, help="Hydra multirun directories or single runs")
-    parser.add_argument("--out", type=Path, help="where to write report.{md,csv,tex} and comparison.png")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write report.{md,csv,tex} and comparison.png (default: the first directory); with a "
+        "sweep file, where to write its report.md (default: printed only)",
+    )
     parser.add_argument("--metrics", nargs="+", choices=ALL_METRICS, help="default: every metric any run has")
     parser.add_argument("--split", help="use only results of this split (e.g. test); others count as missing")
     parser.add_argument(
@@ -486,9 +518,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="compare every run with the first image by image (per_image.csv) and write paired.md",
     )
+    parser.add_argument(
+        "--wandb",
+        action="store_true",
+        help="also log the table to W&B, in the sweep's group (<task>/<sweep folder>); offline without "
+        "credentials or with WANDB_MODE=offline, into <out>/wandb/",
+    )
+    parser.add_argument(
+        "--wandb-project", help="default: the runs' logger.wandb.project, else inpainting-suite"
+    )
+    parser.add_argument("--wandb-entity", help="default: the runs' logger.wandb.entity, else your default")
     args = parser.parse_args(argv)
     if (args.rows is None) != (args.cols is None):
         parser.error("--rows and --cols go together")
+    if args.wandb and (args.paired or any(path.suffix == ".yaml" for path in args.dirs)):
+        parser.error("--wandb logs the table of runs: not with --paired or a sweep file")
     return args
 
 
@@ -526,8 +570,9 @@ def load_sweep(sweep_file: Path) -> DictConfig:
     return OmegaConf.merge(merged, config)
 
 
-def published_report(sweep_file: Path, out: Path) -> Table:
-    """A sweep's paper table with the published values alone, before anything is run."""
+def published_report(sweep_file: Path, out: Path | None) -> Table:
+    """A sweep's paper table with the published values alone, before anything is run: printed, and written
+    to `out`/report.md only when asked (the sweep file lives in the repository)."""
     layout = OmegaConf.to_container(load_sweep(sweep_file).get("report") or {})
     if not layout.get("published"):
         raise SystemExit(f"{sweep_file}: no report.published values to print")
@@ -536,16 +581,46 @@ def published_report(sweep_file: Path, out: Path) -> Table:
     table.remarks += list(layout.get("remarks", []))
     table = with_published(table, layout["published"], metrics)
     markdown = to_markdown(table)
-    write_text(out / "report.md", markdown)
     print(markdown)
-    print(f"Written to {out}: report.md")
+    if out is not None:
+        write_text(out / "report.md", markdown)
+        print(f"Written to {out}: report.md")
     return table
+
+
+def wandb_report(
+    table: Table, runs: Sequence[Run], directory: Path, out: Path, project: str | None, entity: str | None
+) -> None:
+    """The table as a W&B run of its own (job type "report") in the sweep's group, the group the training
+    runs share (conf/logger/wandb.yaml): <task>/<sweep folder>, or the task for a single run."""
+    import wandb  # a few seconds of imports, only when asked
+
+    from suite.runtime import wandb_has_credentials
+
+    task = run_value(runs[0], "task_name") or "report"  # the sweep's runs share their W&B settings
+    single = (directory / RESULTS_FILE).is_file() or (directory / ".hydra").is_dir()
+    mode = None if "WANDB_MODE" in os.environ or wandb_has_credentials() else "offline"
+    out.mkdir(parents=True, exist_ok=True)
+    with wandb.init(
+        project=project or run_value(runs[0], "logger.wandb.project") or "inpainting-suite",
+        entity=entity or run_value(runs[0], "logger.wandb.entity"),
+        group=task if single else f"{task}/{directory.name}",
+        job_type="report",
+        name=f"report {table.title or directory.name}",
+        dir=out,
+        mode=mode,
+    ) as run:
+        columns, rows = table_rows(table)
+        # mixed: a metric column holds numbers and the "n/a" / "missing" of the printed table
+        run.log({"report": wandb.Table(columns=columns, data=rows, allow_mixed_types=True)})
+        if table.title:
+            run.summary["title"] = table.title
 
 
 def main(argv: Sequence[str] | None = None) -> Table | str:
     args = parse_args(argv)
     if all(path.suffix == ".yaml" for path in args.dirs):  # a sweep config: its published table alone
-        return published_report(args.dirs[0], args.out or Path.cwd())
+        return published_report(args.dirs[0], args.out)
     out = args.out or args.dirs[0]
     runs = find_runs(args.dirs, args.split)
     if args.paired:
@@ -571,4 +646,6 @@ def main(argv: Sequence[str] | None = None) -> Table | str:
     figure = comparison_figure(runs, out / "comparison.png", args.max_examples)
     print(markdown)
     print(f"Written to {out}: report.md, report.csv, report.tex" + (", comparison.png" if figure else ""))
+    if args.wandb:
+        wandb_report(table, runs, args.dirs[0], out, args.wandb_project, args.wandb_entity)
     return table

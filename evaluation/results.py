@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from evaluation.metrics import ALL_METRICS, METRIC_SPECS
+from evaluation.metric_specs import ALL_METRICS, METRIC_SPECS
 from utils.atomic import write_text
 
 RESULTS_FILE = "metrics.json"

@@ -85,7 +85,9 @@ class GANInpaintingModule(InpaintingModule):
         test_metrics: Sequence[str] = TEST_METRICS,
     ):
         super().__init__(bottleneck, colorization, val_metrics, test_metrics)
-        self.save_hyperparameters()  # with the arguments of the method's own __init__
+        # with the arguments of the method's own __init__, for checkpoints; loggers get the whole config once
+        # (suite/train.py), not these again at its root
+        self.save_hyperparameters(logger=False)
         for name, mapping in (("optimizer", optimizer), ("scheduler", scheduler or {})):
             unknown = set(mapping) - set(self.networks)
             if unknown or (name == "optimizer" and set(mapping) != set(self.networks)):

@@ -164,7 +164,30 @@ def test_pivot_averages_runs_sharing_a_cell(tmp_path):
     cell = table.rows[0][1][0]
     assert cell.value == 21.0
     assert cell.note == "mean of 2 of 3 runs; no metrics.json"
-    assert table.remarks == ["Cells average the runs they hold (up to 3, e.g. seeds)."]
+    assert (cell.std, cell.count) == (pytest.approx(2**0.5), 2)
+    assert table.remarks == [
+        "Cells holding several runs (up to 3, e.g. seeds): mean ± standard deviation (n runs)."
+    ]
+
+
+def test_a_cell_of_seeds_shows_mean_std_and_n(tmp_path, capsys):
+    """Three seeds of one model in one cell: mean ± sample std (n=3) in Markdown and LaTeX, the three
+    numbers in columns of their own in the CSV; a cell of one run stays a plain value."""
+    sweep = tmp_path / "sweep"
+    for job, (model, seed, psnr) in enumerate(
+        [("a", 1, 18.5), ("a", 2, 18.9), ("a", 3, 18.97), ("b", 1, 20.0)]
+    ):
+        make_job(sweep / str(job), [f"model={model}", "data=x", f"seed={seed}"], fake_results(psnr, 0.1))
+    out = tmp_path / "report"
+    main([str(sweep), "--rows", "model", "--cols", "data", "--metrics", "psnr", "--out", str(out)])
+
+    assert "| a | 18.79 ± 0.25 (n=3) |" in capsys.readouterr().out
+    assert "| b | 20.00 |" in (out / "report.md").read_text()
+    assert r"18.79 $\pm$ 0.25 (n=3)" in (out / "report.tex").read_text()
+    header, a, b = rows_of((out / "report.csv").read_text())
+    assert header == ["model", "x/psnr", "x/psnr_std", "x/psnr_n"]
+    assert float(a[1]) == pytest.approx(18.79) and float(a[2]) == pytest.approx(0.2536, abs=1e-4)
+    assert a[3] == "3" and b[1:] == ["20.0", "", "1"]
 
 
 def test_runs_table_reports_metrics_a_run_did_not_compute(tmp_path):

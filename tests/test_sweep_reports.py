@@ -9,6 +9,8 @@ The sweeps themselves run at test size in test_paper_sweeps.py and test_deepgin_
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,8 @@ from PIL import Image
 from evaluation.report import NEVER_RAN, load_sweep, main, planned_jobs
 from evaluation.results import write_results
 
-SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps" / "experiment").glob("*.yaml"))
+REPO = Path(__file__).resolve().parents[1]
+SWEEPS = sorted((REPO / "sweeps" / "experiment").glob("*.yaml"))
 # The sweeps of a paper's tables; the others (`report.published: null`) have no published values (a paper's
 # figures, or rows of methods a paper did not run), and say why in a remark.
 TABLES = [path for path in SWEEPS if load_sweep(path).report.get("published") is not None]
@@ -109,3 +112,26 @@ def test_the_paper_s_published_table_prints_before_anything_runs(sweep_file, tmp
     papers = [cell.published for _, row in table.rows for cell in row if cell.published is not None]
     assert papers and all(cell.value is None for _, row in table.rows for cell in row)
     assert published.caption.split(".")[0] in capsys.readouterr().out
+    assert (tmp_path / "report.md").is_file()
+
+
+def test_a_sweep_file_s_table_is_printed_and_written_only_with_out(tmp_path, monkeypatch, capsys):
+    """The sweep file lives in the repository: without --out nothing is written, there or elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    before = sorted(TABLES[0].parent.iterdir())
+    main([str(TABLES[0])])
+    assert "|" in capsys.readouterr().out
+    assert not list(tmp_path.iterdir()) and sorted(TABLES[0].parent.iterdir()) == before
+
+
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
+def test_help_lists_every_paper_sweep_with_what_it_reproduces(script):
+    """`--help` gives each sweep one line: its name and the start of its header comment."""
+    result = subprocess.run(
+        [sys.executable, script, "--help"], cwd=REPO, capture_output=True, text=True, check=True, timeout=300
+    )
+    lines = result.stdout.split("== Paper sweeps ==")[1].split("== Config ==")[0].splitlines()
+    for sweep in SWEEPS:
+        (line,) = [line for line in lines if line.split(" ")[0] == sweep.stem]
+        first_words = " ".join(sweep.read_text().splitlines()[1].lstrip("# ").split()[:3])
+        assert first_words in line and len(line) <= 140, line
