@@ -595,7 +595,7 @@ def wandb_report(
     runs share (conf/logger/wandb.yaml): <task>/<sweep folder>, or the task for a single run."""
     import wandb  # a few seconds of imports, only when asked
 
-    from suite.runtime import wandb_has_credentials
+    from utils.wandb_credentials import wandb_has_credentials
 
     task = run_value(runs[0], "task_name") or "report"  # the sweep's runs share their W&B settings
     single = (directory / RESULTS_FILE).is_file() or (directory / ".hydra").is_dir()

@@ -11,6 +11,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from utils.wandb_credentials import wandb_has_credentials
+
 log = logging.getLogger(__name__)
 
 
@@ -26,13 +28,6 @@ def wandb_requested(cfg: DictConfig) -> bool:
         entry is not None and str(entry.get("_target_", "")).endswith("WandbLogger")
         for entry in (cfg.get("logger") or {}).values()
     )
-
-
-def wandb_has_credentials() -> bool:
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
 
 
 def configure_wandb(cfg: DictConfig) -> None:

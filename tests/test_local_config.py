@@ -76,13 +76,14 @@ def test_the_local_settings_land_with_every_logger_on_slurm(local_conf, example,
         example.local.slurm[key] for key in ("partition", "account", "qos")
     ]
     if logger != "csv":
-        assert cfg.logger.wandb.entity == example.logger.wandb.entity
-        assert cfg.logger.wandb.project == example.logger.wandb.project
+        assert cfg.logger.wandb.entity == example.local.wandb.entity
+        assert cfg.logger.wandb.project == example.local.wandb.project
         assert cfg.logger.wandb._target_ == "pytorch_lightning.loggers.WandbLogger"
 
 
 def test_with_another_logger_the_wandb_settings_build_nothing(local_conf, tmp_path):
     cfg = composed(local_conf, "train", ["logger=csv"])
+    assert "wandb" not in cfg.logger
     assert [type(logger) for logger in loggers(cfg, tmp_path)] == [CSVLogger]
 
 

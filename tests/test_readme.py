@@ -1,7 +1,7 @@
 """The README's commands are real: every `python train.py / evaluate.py / predict.py / import_release.py`
-line in a fenced code block of README.md or docs/methods/*.md is composed with Hydra against conf/ (each
-job of a multirun: its comma sweeps and its experiment's hydra.sweeper.params), so a key or an option that
-does not exist fails here. No training: compositions only.
+line in a fenced code block of README.md, docs/usage.md or docs/methods/*.md is composed with Hydra against
+conf/ (each job of a multirun: its comma sweeps and its experiment's hydra.sweeper.params), so a key or an
+option that does not exist fails here. No training: compositions only.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import suite  # noqa: F401  (registers the configs' resolvers, as the entry poin
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 README = REPO / "README.md"
-DOCS = [README, *sorted((REPO / "docs" / "methods").glob("*.md"))]
+USAGE = REPO / "docs" / "usage.md"
+METHOD_PAGES = sorted((REPO / "docs" / "methods").glob("*.md"))
+DOCS = [README, USAGE, *METHOD_PAGES]
 MAX_README_LINES = 200
 ENTRY_POINTS = ("train", "evaluate", "predict", "import_release")
 COMMAND = re.compile(
@@ -157,6 +159,7 @@ def test_readme_is_short_and_links_exist():
     assert len(text.splitlines()) <= MAX_README_LINES
     links = re.findall(r"\]\(((?:docs|sweeps|conf|benchmarks)/[^)#\s]*)", text)
     assert any(link.startswith("docs/methods/") for link in links)
+    assert "docs/usage.md" in links
     for link in links:
         assert (REPO / link).exists(), f"README links to a missing {link}"
     for path in DOCS[1:]:
@@ -167,7 +170,7 @@ def test_readme_is_short_and_links_exist():
 
 def test_every_method_has_a_page():
     linked = set(re.findall(r"\(docs/methods/(\w+)\.md\)", README.read_text()))
-    assert {path.stem for path in DOCS[1:]} <= linked
+    assert {path.stem for path in METHOD_PAGES} <= linked
     for model in (CONF / "model").glob("*.yaml"):
         assert f"`{model.stem}`" in README.read_text(), (
             f"model={model.stem} is missing from the methods table"
