@@ -94,6 +94,7 @@ def checkpoint(tmp_path_factory) -> Path:
     return tiny_deepgin_checkpoint(tmp_path_factory)
 
 
+@pytest.mark.slow  # a 1024×1536 photo through crops
 def test_predict_a_1024_by_1536_photo(checkpoint, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()

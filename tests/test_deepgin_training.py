@@ -185,6 +185,7 @@ def test_checkpoints_hold_no_vgg_weights():
     assert not any(key.startswith("_perceptual_loss") or "vgg" in key for key in model.state_dict())
 
 
+@pytest.mark.slow  # trains, then colorizes per image
 def test_monochromic_bottleneck_trains_and_tests(tmp_path):
     """model.bottleneck=mono: G sees RGB + gray (+ mask) and predicts gray, D judges gray pairs, and the
     internal colorization restores RGB for the test metrics."""

@@ -205,6 +205,7 @@ def test_every_tensor_lands_bit_equal_and_nothing_is_left_over(converted) -> Non
     assert report["fresh"] == {}
 
 
+@pytest.mark.slow  # the official networks' forward at 256²
 def test_the_converted_networks_give_the_official_outputs(converted) -> None:
     networks, _, ckpt = converted
     model = load_inpainting_module(ckpt)

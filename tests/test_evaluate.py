@@ -129,6 +129,7 @@ def test_masks_are_identical_across_processes_workers_and_the_exported_files(exp
     assert mask_hashes(datamodule("data.eval_seed=1")) != here
 
 
+@pytest.mark.slow  # whole-split evaluations
 def test_evaluation_on_the_exported_set_gives_identical_metrics(tmp_path, checkpoint, generated, exported):
     evaluate(tmp_path, f"ckpt_path={checkpoint}", "split=val", "mask=folder", f"mask.eval.root={exported}")
     from_files = read_results(tmp_path)
@@ -152,6 +153,7 @@ def test_loaders_start_no_more_workers_than_the_cpus_the_process_may_use(monkeyp
     assert module.val_dataloader().num_workers == 8
 
 
+@pytest.mark.slow  # whole-split evaluations
 def test_a_flat_folder_is_scored_whole(tmp_path, checkpoint):
     """No split to respect: evaluate.py scores all 10 images (data.source.test_size=10 is no error)."""
     photos = tmp_path / "photos"

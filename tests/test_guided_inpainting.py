@@ -5,6 +5,7 @@ photo of another size and writes the result; a checkpoint without a guided mode 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from checkpoints import tiny_gatedconv_checkpoint
 from fixture_trees import coco_objects_tree
@@ -33,6 +34,7 @@ TINY = (
 )
 
 
+@pytest.mark.slow  # trains, then predicts in a subprocess
 def test_train_on_composites_then_predict_with_a_guide(tmp_path):
     data = tmp_path / "data"
     for folder in ("train2017", "val2017"):

@@ -8,6 +8,7 @@ import pytest
 from suite_cli import TINY, run
 
 
+@pytest.mark.slow  # subprocess runs and sweeps
 def test_multirun_sweep_then_report(tmp_path):
     sweep = tmp_path / "sweep"
     run("train.py", "-m", *TINY, "model=gatedconv", "seed=1,2", "logger=csv", f"hydra.sweep.dir={sweep}")
@@ -34,6 +35,7 @@ def test_multirun_sweep_then_report(tmp_path):
     assert "missing" in row, result.stdout
 
 
+@pytest.mark.slow  # subprocess runs and sweeps
 @pytest.mark.parametrize("multirun", [False, True], ids=["runs", "sweeps"])
 def test_launches_in_the_same_second_get_separate_directories(tmp_path, multirun):
     """Two runs or two sweeps launched at once (same timestamp) must not write into one folder."""

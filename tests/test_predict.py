@@ -259,6 +259,7 @@ def test_battery_every_input_is_inpainted_exactly_or_listed_with_its_reason(chec
     assert f"{len(good) + len(unchanged)} written, {len(bad)} failed" in log
 
 
+@pytest.mark.slow  # two predict subprocesses per umask
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_predictions_and_checkpoints_get_the_umask_s_permissions(checkpoint, tmp_path, umask):
     photos = tmp_path / "photos"

@@ -75,6 +75,7 @@ def test_one_level_of_the_paper_pyramid_is_ours_base():
     assert torch.equal(paper(gray, images, mask), base(gray, images, mask))
 
 
+@pytest.mark.slow  # full-length per-image fits
 def test_reproduces_the_image_when_nothing_is_missing():
     """With every color known the colorization must learn the image's own gray -> RGB mapping."""
     # Texture 1, four colors in a checkerboard, needs more than the fast schedule (35-37 dB over seeds).
@@ -349,6 +350,7 @@ def test_ours_full_is_the_paper_height_at_any_size_and_selection_is_separate():
     assert selected.select_height
 
 
+@pytest.mark.slow  # full-length per-image fits
 def test_fast_paper_reproduces_the_image_when_nothing_is_missing():
     """fast_paper fits at a quarter of the side and brings the chroma back on the full-resolution gray: with every
     color known it still learns the image's own gray -> RGB mapping (the paper preset's test, above)."""
