@@ -76,7 +76,7 @@ class MultiScaleFeatureTranslation(InpaintingModule):
         test_metrics: Sequence[str] = TEST_METRICS,
     ):
         super().__init__(bottleneck, colorization, val_metrics, test_metrics)
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # for the checkpoint; loggers get the run's config once
         if not 0 < hole_fraction <= 1:
             raise ValueError(f"hole_fraction must be in (0, 1], got {hole_fraction}")
         if iterations < 1:
