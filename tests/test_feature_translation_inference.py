@@ -71,8 +71,8 @@ def test_multiscale_inference_inpaints_512_with_the_papers_centre_hole(multiscal
     result = multiscale.inpaint(image, mask)
     for hook in hooks:
         hook.remove()
-    # G_1 at 128 only (its 64² prediction of the 56² hole), then G_2 from the smallest scale up (§3.4)
-    assert seen == [(128, 64), (32, 128), (64, 256), (128, 512)]
+    # G_1 at 128 only (its 56² prediction of the 56² hole), then G_2 from the smallest scale up (§3.4)
+    assert seen == [(128, 56), (32, 128), (64, 256), (128, 512)]
     assert result.shape == image.shape
     assert torch.equal(result * (1 - mask), image * (1 - mask))  # known pixels untouched
     hole = result[mask.expand_as(result) > 0]

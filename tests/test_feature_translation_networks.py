@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -20,6 +21,7 @@ from lightning_modules.feature_translation.feature2image import Feature2ImageGen
 from lightning_modules.feature_translation.image2feature import (
     Image2FeatureGenerator,
     embed,
+    hole_box,
     hole_l1,
     weighted_hole,
 )
@@ -34,6 +36,17 @@ def blocks(generator: nn.Module) -> tuple[int, int, int]:
 
 def parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def test_image2feature_predicts_the_configured_holes_size():
+    """§3.3.1: I_1^R has the hole's size; at §4.1's 224/512 hole that is 56² at 128, with no resampling."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=feature_translation", "model.generator.channels=4"])
+    size = cfg.model.generator.image_size
+    mask = torch.from_numpy(instantiate(cfg.mask.train)(size, size, np.random.default_rng(0)))
+    top, bottom, left, right = hole_box(mask)
+    generator = instantiate(cfg.model.generator, in_channels=3, out_channels=3, max_channels=8)
+    assert generator(torch.zeros(1, 3, size, size)).shape[-2:] == (bottom - top, right - left) == (56, 56)
 
 
 def test_image2feature_is_8_convolution_and_7_deconvolution_blocks_at_256():
@@ -114,6 +127,7 @@ def test_image2feature_losses_equal_a_direct_computation():
                 "model.generator.max_channels=8",
                 "model.discriminator.channels=4",
                 "model.vgg_weights=random",
+                "model.generator.hole_fraction=0.5",  # this test's 16² hole
             ],
         )
     torch.manual_seed(0)

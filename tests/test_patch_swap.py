@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
+from suite_cli import REPO
 
 from lightning_modules.feature_translation.patch_swap import feature_hole, patch_swap
 
@@ -87,3 +91,25 @@ def test_feature_hole_marks_every_position_touching_a_missing_pixel():
 def test_a_hole_leaving_no_known_patch_is_refused_with_the_fix():
     with pytest.raises(ValueError, match="needs known 3×3 patches"):
         patch_swap(torch.randn(1, 4, 6, 6), torch.ones(1, 1, 6, 6))
+
+
+def test_the_benchmark_prints_three_ratios_of_medians_against_the_convolution_style_swap(capsys, monkeypatch):
+    """benchmarks/patch_swap.py: Chen & Schmidt's convolution style-swap computes the layer's swap, and the
+    speed-up is printed against it, the per-location search and the per-pair definition, as medians."""
+    spec = importlib.util.spec_from_file_location(
+        "patch_swap_benchmark", REPO / "benchmarks" / "patch_swap.py"
+    )
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    features = torch.randn(2, 8, 10, 13, generator=torch.Generator().manual_seed(0))
+    hole = holes("border", 2, 10, 13)
+    assert torch.allclose(
+        benchmark.convolution_style_swap(features, hole), patch_swap(features, hole), atol=1e-5
+    )
+    argv = ["patch_swap.py", "--device", "cpu", "--size", "16", "--channels", "4", "--batch", "1", "2"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--repeats", "3"])
+    benchmark.main()
+    out = capsys.readouterr().out
+    assert "medians of 3 runs" in out and "conv style-swap" in out
+    rows = [line for line in out.splitlines() if line.split()[0].isdigit()]
+    assert [row.count("×") for row in rows] == [3, 3]

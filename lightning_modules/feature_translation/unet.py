@@ -18,12 +18,17 @@ from torch import Tensor, nn
 Upsampling = Literal["deconv", "resize"]
 
 
-def up_layer(c_in: int, c_out: int, upsampling: Upsampling) -> nn.Module:
+def up_layer(c_in: int, c_out: int, upsampling: Upsampling, trim: int = 0) -> nn.Module:
     """×2 upsampling: a 4×4 stride-2 deconvolution, or the resize-convolution of Song et al. §4.3's
     ablation (nearest ×2, then a 3×3 convolution: Odena et al., the paper's ref. [26], against
-    checkerboard artifacts)."""
+    checkerboard artifacts). trim: the deconvolution's output is that many pixels smaller, its border
+    cropped (by its padding)."""
     if upsampling == "deconv":
-        return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)
+        return nn.ConvTranspose2d(
+            c_in, c_out, 4, stride=2, padding=1 + (trim + 1) // 2, output_padding=trim % 2
+        )
+    if trim:
+        raise ValueError("only the deconvolution output can be trimmed")
     if upsampling == "resize":
         return nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1)
@@ -38,7 +43,8 @@ def block(layer: nn.Module, channels: int, norm: bool) -> nn.Sequential:
 class UNet(nn.Module):
     """down convolution blocks (the first with `first_stride`, the others stride 2), then up
     deconvolution blocks; the output of deconvolution block j < skips is concatenated with the
-    convolution block of its resolution. The last deconvolution is the tanh output layer."""
+    convolution block of its resolution. The last deconvolution is the tanh output layer, output_trim
+    pixels smaller than twice its input."""
 
     def __init__(
         self,
@@ -51,6 +57,7 @@ class UNet(nn.Module):
         channels: int = 64,
         max_channels: int = 512,
         upsampling: Upsampling = "deconv",
+        output_trim: int = 0,
     ):
         super().__init__()
         if not 0 <= skips <= min(up - 1, down - 1):
@@ -67,7 +74,9 @@ class UNet(nn.Module):
         c_in = widths[-1]
         for index in range(up):
             if index == up - 1:
-                self.decoder.append(nn.Sequential(up_layer(c_in, out_channels, upsampling), nn.Tanh()))
+                self.decoder.append(
+                    nn.Sequential(up_layer(c_in, out_channels, upsampling, output_trim), nn.Tanh())
+                )
                 break
             # mirrored widths where a skip joins; the extra upsampling blocks of G2 keep `channels`
             c_out = widths[down - 2 - index] if index < skips else channels
