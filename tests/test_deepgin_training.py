@@ -253,6 +253,16 @@ def paper_vgg19(features: torch.nn.Sequential, x: torch.Tensor) -> list[torch.Te
     return kept
 
 
+def test_default_loss_preset_is_the_papers():
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        default = compose("train", overrides=["model=deepgin"]).model
+        paper = compose("train", overrides=["model=deepgin", "model/deepgin_losses=paper"]).model
+    assert list(default.perceptual.layers) == [f"conv{i}_1" for i in range(1, 6)]  # §4.2
+    assert list(default.perceptual.layer_weights) == [1.0] * 5  # Eqs. (4), (5): plain sums
+    assert (default.perceptual.style_distance, default.tv_distance) == ("l1", "l1")  # Eqs. (5), (6)
+    assert default == paper
+
+
 @pytest.mark.parametrize("preset", ["paper", "authors_code", "paper_taps_code_weights"])
 def test_loss_presets_match_a_direct_computation(preset):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

@@ -155,3 +155,54 @@ def test_inference_never_sees_the_hole() -> None:
     other = image * (1 - mask) + torch.rand_like(image) * mask
     with torch.no_grad():
         torch.testing.assert_close(model(other, mask), model(image, mask))
+
+
+class Stages(pl.Callback):
+    """The stage each batch trains in, and G1's weights before it."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.edge_g: list[dict[str, torch.Tensor]] = []
+
+    def on_train_batch_start(self, trainer, module: EdgeConnectInpainting, batch, batch_idx) -> None:
+        self.seen.append(module.current_stage())
+        self.edge_g.append(weights(clone(module.edge_generator.state_dict())))
+
+
+@pytest.mark.parametrize("table", ["ext_int_table1", "ext_int_table2"])
+def test_eii_sweeps_run_the_three_published_stages_in_one_run(table: str) -> None:
+    """The EII backbone's run is MODEL 1 + 2 (edge_and_inpaint), then MODEL 3 (edge_inpaint) from
+    edge_inpaint_after on, G2's and D2's Adam afresh as the official new run; here switched after one batch."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        sweep = compose("train", overrides=[f"experiment={table}", "backbone=edgeconnect"])
+        cfg = compose(
+            "train",
+            overrides=[
+                f"experiment={table}",
+                "backbone=edgeconnect",
+                *TINY[1:],
+                "model.edge_inpaint_after=4",
+            ],
+        )
+    assert (sweep.model.stage, sweep.model.edge_inpaint_after) == ("edge_and_inpaint", 800000)
+    assert sweep.model.edge_inpaint_after < sweep.trainer.max_steps  # MODEL 3 runs in every job
+    torch.manual_seed(0)
+    model = instantiate(cfg.model)
+    stages = Stages()
+    trainer = fit_repeated(model, batch(), 3, callbacks=[stages])
+    assert stages.seen == ["edge_and_inpaint", "edge_inpaint", "edge_inpaint"]
+    assert trainer.global_step == 4 + 2 * 2
+    adam_steps = {
+        name: max(int(s["step"]) for s in trainer.optimizers[i].state.values())
+        for i, name in enumerate(model.networks)
+    }
+    assert adam_steps == {"edge_g": 1, "edge_d": 1, "g": 2, "d": 2}  # MODEL 3's own two steps
+    trained_g1, final_g1 = stages.edge_g[1], weights(model.edge_generator.state_dict())
+    assert not same(stages.edge_g[0], trained_g1) and same(trained_g1, final_g1)  # MODEL 1, then frozen
+
+
+def test_edge_inpaint_after_needs_the_side_by_side_stage() -> None:
+    with pytest.raises(InstantiationException, match="edge_inpaint_after"):
+        build(0, "model.stage=edge", "model.edge_inpaint_after=4")
+    with pytest.raises(InstantiationException, match="edge_inpaint_after"):
+        build(0, "model.stage=edge_and_inpaint", "model.edge_inpaint_after=6")

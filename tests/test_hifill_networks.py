@@ -75,6 +75,21 @@ def test_parameter_counts_equal_the_tf_code():
     assert count(mono.discriminator) == tf_discriminator_parameters(cin=1)
 
 
+def test_critic_initialization_is_the_tf_code_s():
+    """ops.py dis_conv: truncated normal (std 0.05, cut at 2 std), zero bias; model.py tf.layers.dense:
+    TF's default Glorot uniform kernel, zero bias (PyTorch's Linear default: bound 1/√fan_in, random bias)."""
+    torch.manual_seed(0)
+    critic = compose_model().discriminator
+    for conv in critic.convs:
+        assert conv.weight.abs().max() <= 0.1 and abs(conv.weight.std().item() - 0.05 * 0.88) < 0.003
+        assert not conv.bias.any()
+    weight, fan_in = critic.linear.weight, critic.linear.in_features
+    bound = (6 / (fan_in + 1)) ** 0.5
+    assert weight.abs().max() <= bound and weight.abs().max() > 0.95 * bound
+    assert abs(weight.std().item() - bound / 3**0.5) < 0.02 * bound
+    assert not critic.linear.bias.any()
+
+
 def test_light_weight_gates_follow_the_code():
     sc, ds = LWGC(16, 32, 3, 2, gate="sc"), LWGC(16, 32, 3, 2, dilation=1, gate="ds")
     assert sc.gate.weight.shape == (1, 16, 3, 3) and ds.gate.weight.shape == (32, 16, 1, 1)

@@ -37,7 +37,8 @@ TINY_64 = "[{_target_:datamodules.transforms.Resize,size:64}]"
 # needs 64² images.
 BACKBONES = {
     "gatedconv": TINY_MODELS["gatedconv"],
-    "edgeconnect": TINY_MODELS["edgeconnect"],
+    # the three published stages: MODEL 1 + 2 for one batch (4 optimizer steps), then MODEL 3 for two
+    "edgeconnect": (*TINY_MODELS["edgeconnect"], "model.edge_inpaint_after=4", "trainer.max_steps=8"),
     "hifill": (
         *TINY_MODELS["hifill"],
         f"data.train_transform.transforms={TINY_64}",
@@ -215,3 +216,16 @@ def test_each_backbone_trains_on_its_own_masks_and_is_tested_on_eii_s(table):
         backbone = job.model._target_.split(".")[1]
         assert job.mask.train == expected[backbone]
         assert job.mask.eval == free_form  # EII §4.1: the DeepFill v2 strokes
+
+
+@pytest.mark.parametrize("table", ["ext_int_table1", "ext_int_table2"])
+def test_hifill_trains_with_its_official_batch_and_length(table):
+    """Hifill-tensorflow config.yml: BATCH_SIZE 4 on each of 2 GPUs, MAX_ITERS 300000 generator iterations,
+    each after 3 critic steps (train.py): 4 optimizer steps per batch here."""
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        jobs = [compose("train", overrides=[f"experiment={table}", *job]) for job in sweep_jobs(table)]
+    hifill = [job for job in jobs if job.model._target_.split(".")[1] == "hifill"]
+    assert hifill
+    for job in hifill:
+        assert job.data.batch_size == 8
+        assert job.trainer.max_steps == 300000 * (job.model.critic_steps + 1)

@@ -7,7 +7,9 @@ ICCV-W 2019) as a LightningModule with two G/D pairs: the edge model (G1, D1) an
 - `inpaint` (MODEL 2): G2 learns the image from the image with holes and the ground truth's Canny edges.
 - `edge_inpaint` (MODEL 3): G2 learns from G1's edges in the hole (G1 frozen), the composite edge map.
 - `joint` (MODEL 4): both models train; G2's loss reaches G1 through the edges, as in the official code.
-- `edge_and_inpaint`: MODEL 1 and MODEL 2 in one run (they are independent), the suite's single-run form.
+- `edge_and_inpaint`: MODEL 1 and MODEL 2 in one run (they are independent), the suite's single-run form;
+  with `edge_inpaint_after` the run goes on as MODEL 3 from that optimizer step: the three published
+  stages in one run.
 
 A stage starts from the previous one's checkpoint with `init_from` (weights only, fresh optimizers: each
 official stage is a new run that loads the saved generators and discriminators). Each official iteration
@@ -87,11 +89,20 @@ class EdgeConnectInpainting(GANInpaintingModule):
         style_weight: float = 250.0,
         inference_edges: str = "composite",
         edge_threshold: float = 0.5,
+        edge_inpaint_after: int | None = None,
         **gan: Any,
     ):
         super().__init__(**gan)
         if stage not in STAGES:
             raise ValueError(f"model.stage must be one of {STAGES}, got {stage!r}")
+        if edge_inpaint_after is not None and (
+            stage != "edge_and_inpaint" or edge_inpaint_after <= 0 or edge_inpaint_after % 4
+        ):
+            # 4 optimizer steps per edge_and_inpaint batch: the switch falls on a batch's first step
+            raise ValueError(
+                "model.edge_inpaint_after needs model.stage=edge_and_inpaint and a positive multiple of 4, "
+                f"got {edge_inpaint_after!r} with stage {stage!r}"
+            )
         if inference_edges not in ("composite", "predicted"):
             raise ValueError(
                 f"model.inference_edges must be 'composite' or 'predicted', got {inference_edges!r}"
@@ -145,10 +156,23 @@ class EdgeConnectInpainting(GANInpaintingModule):
             self.perceptual_loss  # noqa: B018 -- a missing VGG19 file fails now, not at the first batch
 
     # --- training ------------------------------------------------------------------------------------
+    def current_stage(self) -> str:
+        """`model.stage`, or `edge_inpaint` from the step `edge_inpaint_after` on."""
+        switch = self.hparams.edge_inpaint_after
+        return "edge_inpaint" if switch is not None and self.global_step >= switch else self.hparams.stage
+
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
+        super().on_train_batch_start(batch, batch_idx)
+        # The official MODEL 3 is a new run that loads the saved networks: G2's and D2's Adam start afresh.
+        # global_step equals edge_inpaint_after at the first MODEL 3 batch only.
+        if self.global_step == self.hparams.edge_inpaint_after:
+            for name in ("g", "d"):
+                self.optimizers()[self.networks.index(name)].optimizer.state.clear()
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         image, mask = batch["image"], batch["mask"]
         gray, edges = self.edge_inputs(image)
-        stage = self.hparams.stage
+        stage = self.current_stage()
         if stage == "joint":
             self.joint_step(image, gray, edges, mask)
             return

@@ -27,6 +27,9 @@ class WGANCritic(nn.Module):
         for conv in self.convs:  # ops.py conv2d: truncated normal, stddev 0.05, zero bias
             nn.init.trunc_normal_(conv.weight, std=0.05, a=-0.1, b=0.1)
             nn.init.zeros_(conv.bias)
+        # model.py tf.layers.dense: no initializer given, so TF's defaults, Glorot uniform and a zero bias
+        nn.init.xavier_uniform_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-2:] != (self.image_size, self.image_size):
