@@ -53,13 +53,18 @@ class COCOObjects:
         self.coco = COCO(str(annotation_file))
         self.image_dir = Path(image_dir)
         self.objects: list[int] = []  # annotation ids, in image then annotation order
+        self.spans: list[tuple[int, int]] = []  # per object: the object indices of its image, [start, stop)
         for image_id in sorted(self.coco.getImgIds()):
             info = self.coco.imgs[image_id]
+            start = len(self.objects)
             for ann in self.coco.loadAnns(self.coco.getAnnIds(imgIds=image_id, iscrowd=False)):
                 if ann["area"] >= min_area * info["height"] * info["width"]:
                     self.objects.append(ann["id"])
+            self.spans += [(start, len(self.objects))] * (len(self.objects) - start)
         if not self.objects:
             raise ValueError(f"{annotation_file} has no object covering {min_area:.0%} of its image")
+        if self.spans[0] == (0, len(self.objects)):
+            raise ValueError(f"{annotation_file}: guided composites need objects of two images at least")
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -93,8 +98,10 @@ class GuidedComposites(Dataset):
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         rng = rng_for(self.seed, AUGMENT_STREAM, index)
         image, obj = self._resized(*self.objects.load(index))
-        other = int(rng.integers(len(self.objects) - 1))
-        other += other >= index  # any object but this one
+        # §4.4: "we randomly select another image I_g": an object of any other image
+        start, stop = self.objects.spans[index]
+        other = int(rng.integers(len(self.objects) - (stop - start)))
+        other += (stop - start) * (other >= start)
         guide, _ = self._resized(self.objects.load(other)[0])
         if not bool(obj.any()):  # an object too thin to survive the resize: the box of one pixel
             obj[self.size // 2, self.size // 2] = True

@@ -3,13 +3,26 @@ multi-scale patch adversarial loss are the discriminator outputs whose receptive
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
 from lightning_modules.blockwise.discriminator import MultiScalePatchDiscriminator
-from lightning_modules.blockwise.generator import CONVOLUTIONS, BlockwiseGenerator
+from lightning_modules.blockwise.generator import CONVOLUTIONS, BlockwiseGenerator, ResidualBlock
+from lightning_modules.blockwise.module import BlockwiseInpainting
 from lightning_modules.blockwise.patch_labels import conv_geometry
 from lightning_modules.blockwise.schedule import ProceduralSchedule
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+TINY = (
+    "model.generator.channels=[4,8,8]",
+    "model.generator.head_blocks=1",
+    "model.discriminator.channels=4",
+    "model.patch_perceptual.backbone_weights=random",
+)
 
 
 @pytest.mark.parametrize("convolution", CONVOLUTIONS)
@@ -28,6 +41,33 @@ def test_adding_a_block_leaves_the_output_unchanged(convolution):
             assert torch.allclose(generator(x), before, atol=1e-6)
             generator.grow(blocks, 0.5)
             assert (generator(x) - before).abs().max() > 1e-3  # and the block does act once faded in
+
+
+def test_every_convolution_of_a_residual_block_is_followed_by_bn_and_relu():
+    """§3.1: "Each convolutional layer is followed by batch normalization (BN) and ReLu": the block adds a
+    non-negative residual to its input."""
+    torch.manual_seed(0)
+    block = ResidualBlock(8, dilation=2)
+    x = torch.randn(2, 8, 16, 16)
+    residual = block(x) - x
+    assert residual.min() >= -1e-6 and residual.max() > 0
+
+
+@pytest.mark.parametrize("convolution", ["interpolated", "dilated_interpolated"])
+def test_interpolated_convolutions_convolve_before_resampling(convolution):
+    """§3.1: "a dimension-preserving convolution layer of stride 1, followed by max pooling or bilinear
+    up-sampling": every convolution of the front and back ends sees the resolution it keeps."""
+    generator = BlockwiseGenerator(channels=(8, 16, 32), grown_blocks=0, convolution=convolution)
+    seen = []
+    for end in (generator.front_end, generator.back_end):
+        for module in end:
+            if isinstance(module, torch.nn.Conv2d):
+                module.register_forward_hook(
+                    lambda m, args, out: seen.append((args[0].shape[-1], out.shape[-1]))
+                )
+    generator(torch.randn(1, 4, 32, 32))
+    # front end at 32, 16, 8; back end at 4, 8, 16 (the up-sampling after each)
+    assert seen == [(32, 32), (16, 16), (8, 8), (4, 4), (8, 8), (16, 16)]
 
 
 def test_growth_state_travels_in_the_state_dict():
@@ -66,6 +106,39 @@ def test_fake_labels_equal_a_direct_receptive_field_computation(size):
                 expected[..., i, j] = float(window.numel() > 0 and bool(window.any()))
         assert torch.equal(label, expected), scale
     assert 0 < float(labels[0].mean()) < 1  # at full scale some patches are fake, some real
+
+
+def test_patches_that_do_not_see_the_hole_give_the_generator_no_gradient():
+    """§3.2: only the patches overlapping the hole are fake. Through D's batch norm (training mode) a real
+    patch's logit still depends on the hole, so G's term is weighted by the labels Q: the restored image's
+    gradient is that of the fake patches' terms alone."""
+    torch.manual_seed(0)
+    discriminator = MultiScalePatchDiscriminator(in_channels=7, channels=8).train()
+    mask = torch.zeros(2, 1, 128, 128)
+    mask[..., 4:12, 4:12] = 1
+    fakes = discriminator.fake_labels(mask)
+    restored = torch.randn(2, 3, 128, 128, requires_grad=True)
+    judged = discriminator(torch.cat([torch.randn(2, 4, 128, 128), restored], dim=1))
+    for logits in judged:
+        logits.retain_grad()
+    BlockwiseInpainting.generator_adversarial(judged, fakes).backward()
+    assert all(0 < float(q.mean()) < 1 for q in fakes[:2])  # real patches at the finer scales
+    for logits, q in zip(judged, fakes):
+        assert torch.all(logits.grad[q == 0] == 0) and torch.all(logits.grad[q == 1] != 0)
+
+
+@pytest.mark.parametrize("rows", [8, 24])
+def test_the_l2_ablation_is_the_mean_over_the_hole(rows):
+    """§4.3 trains "the same network and only using different reconstruction loss": ℓ2 on the hole, whose
+    size does not change the loss."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=blockwise", "+model/blockwise_variant=l2", *TINY])
+    model = instantiate(cfg.model)
+    target = torch.zeros(2, 3, 32, 32)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., :rows, :16] = 1
+    restored = target + 0.5 * mask  # wrong by 0.5 in the hole, the known pixels elsewhere
+    assert float(model.reconstruction_loss(restored, target, mask)) == pytest.approx(0.25)
 
 
 def test_algorithm_1_schedule():

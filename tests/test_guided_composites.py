@@ -4,7 +4,10 @@ box cut from that image; the box mask and its foreground / background split are 
 
 from __future__ import annotations
 
+import json
+
 import kornia
+import pytest
 import torch
 from fixture_trees import coco_objects_tree
 
@@ -43,6 +46,38 @@ def test_composites_paste_the_recolored_object_in_a_box_from_another_image(tmp_p
     assert torch.equal(
         dataset[2]["composite"], GuidedComposites(objects, size=64, margin=0.25)[2]["composite"]
     )
+
+
+def test_the_guide_is_always_another_image(tmp_path):
+    """§4.4: "we randomly select another image I_g from the dataset", never the image of the object."""
+    annotations = coco_objects_tree(tmp_path, n=2, size=64)
+    tree = json.loads(annotations.read_text())
+    for k, top in enumerate((2, 44)):  # two more objects in the first image
+        polygon = [40, top, 60, top, 60, top + 16, 40, top + 16]
+        tree["annotations"].append(
+            {
+                "id": 200 + k,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": [polygon],
+                "area": 320.0,
+                "bbox": [40, top, 20, 16],
+                "iscrowd": 0,
+            }
+        )
+    annotations.write_text(json.dumps(tree))
+    objects = COCOObjects(annotations, tmp_path / "train2017")
+    images = [objects.coco.anns[ann]["image_id"] for ann in objects.objects]
+    assert sorted(images) == [1, 1, 1, 2]
+    for seed in range(8):
+        dataset = GuidedComposites(objects, size=64, seed=seed)
+        for index in range(len(dataset)):
+            assert images[int(dataset[index]["guide"])] != images[index], (seed, index)
+
+
+def test_one_image_cannot_make_composites(tmp_path):
+    with pytest.raises(ValueError, match="two images"):
+        COCOObjects(coco_objects_tree(tmp_path, n=1, size=64), tmp_path / "train2017")
 
 
 def test_color_transfer_matches_the_reference_statistics():

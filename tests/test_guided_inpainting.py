@@ -4,15 +4,21 @@ photo of another size and writes the result; a checkpoint without a guided mode 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from checkpoints import tiny_gatedconv_checkpoint
 from fixture_trees import coco_objects_tree
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from PIL import Image
 from suite_cli import run
 
 from datamodules.image_io import read_image
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
 
 TINY = (
     "experiment=blockwise_guided",
@@ -84,6 +90,23 @@ def test_train_on_composites_then_predict_with_a_guide(tmp_path):
         "box [60, 10, 20, 24] reaches outside the 70×50 image"
         in (tmp_path / "out2" / "failures.tsv").read_text()
     )
+
+
+def test_the_network_sees_the_composite_and_plain_inpainting_a_zero_filled_hole():
+    """§4.4: the composite (the box from I_g, background included) "is given to the network as input";
+    without a guide the hole holds the unknown pixels, which must not reach the network."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=list(TINY[:5]))
+    torch.manual_seed(0)
+    model = instantiate(cfg.model).eval()
+    composite = torch.rand(1, 3, 32, 32)
+    hole, obj = torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32)
+    hole[..., 8:24, 8:16], obj[..., 8:24, 16:24] = 1, 1
+    changed = composite.clone()
+    changed[..., 8:24, 8:16] = 1 - changed[..., 8:24, 8:16]  # other pasted background in the box
+    with torch.no_grad():
+        assert not torch.allclose(model.guided(composite, hole, obj), model.guided(changed, hole, obj))
+        assert torch.equal(model(composite, hole), model(changed, hole))
 
 
 def test_a_checkpoint_without_a_guided_mode_is_refused(tmp_path, tmp_path_factory):

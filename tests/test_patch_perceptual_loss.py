@@ -3,6 +3,8 @@ and its backbone comes from torchvision's cache through the pretrained-network l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lpips
 import pytest
 import torch
@@ -44,6 +46,19 @@ def test_equals_the_lpips_package_on_the_same_crops_with_the_same_weights():
     output.requires_grad_(True)
     loss(output, target, mask).backward()
     assert output.grad is not None and output.grad.abs().sum() > 0
+
+
+def test_the_linear_layers_are_the_lpips_package_s_learned_weights():
+    """§3.2: LPIPS' learned linear weights w_l of eq. 2, exactly the file the `lpips` package ships."""
+    shipped = torch.load(
+        Path(lpips.__file__).parent / "weights" / "v0.1" / "alex.pth", map_location="cpu", weights_only=True
+    )
+    loss = PatchPerceptualLoss(backbone_weights="random")
+    layers = loss.lpips.state_dict()
+    assert sorted(shipped) == [f"lin{i}.model.1.weight" for i in range(5)]  # one per AlexNet layer
+    for key, value in shipped.items():
+        assert torch.equal(layers[key], value), key
+        assert not torch.equal(value, torch.ones_like(value))  # learned, not an unweighted sum
 
 
 def test_hole_box_and_zoomed_patch():

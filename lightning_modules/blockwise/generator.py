@@ -12,8 +12,8 @@ to 1. Every block exists from the start so that a checkpoint has one shape whate
 yet added are skipped.
 
 Convolution types (§3.1 and its ablation, §4.3): "dilated" (the paper's), "vanilla" (dilation 1),
-"interpolated" (stride-1 convolutions with max pooling down and bilinear up-sampling, against checkerboard
-artefacts), and "dilated_interpolated".
+"interpolated" (stride-1 convolutions followed by max pooling down or bilinear up-sampling, against
+checkerboard artefacts), and "dilated_interpolated".
 """
 
 from __future__ import annotations
@@ -34,15 +34,18 @@ def down(c_in: int, c_out: int, interpolated: bool) -> list[nn.Module]:
 
 def up(c_in: int, c_out: int, interpolated: bool) -> list[nn.Module]:
     if interpolated:
+        # §3.1: "a dimension-preserving convolution layer of stride 1, followed by max pooling or bilinear
+        # up-sampling": the convolution runs before the up-sampling, at the lower resolution
         return [
-            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
             nn.Conv2d(c_in, c_out, 3, padding=1),
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
         ]
     return [nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)]
 
 
 class ResidualBlock(nn.Module):
-    """conv-BN-ReLU-conv-BN plus the input (He et al. 2016), both convolutions with `dilation`."""
+    """conv-BN-ReLU-conv-BN-ReLU plus the input, both convolutions with `dilation`: §3.1 follows "each
+    convolutional layer" with BN and ReLU (He et al. 2016's block has no ReLU after its second BN)."""
 
     def __init__(self, channels: int, dilation: int):
         super().__init__()
@@ -52,6 +55,7 @@ class ResidualBlock(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
             nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
         )
 
     def forward(self, x: Tensor) -> Tensor:

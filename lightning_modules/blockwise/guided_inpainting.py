@@ -1,15 +1,17 @@
 """Guided inpainting with harmonization (Block-wise paper §4.4): the block-wise model with two outputs,
 trained jointly on guided composites (datamodules/guided_composites.py).
 
-The input is the composite (the image with a box pasted from elsewhere) with the box's background, to be
-inpainted, zero-filled, plus the background and foreground masks; the generator predicts two images,
+The input is the composite (the image with a box pasted from elsewhere) as it is, plus the box's
+background and foreground masks (§4.4: "The result, together with the foreground/background segmentation
+mask of I_b, is given to the network as input"); the generator predicts two images,
 the inpainting (used in the background) and the harmonization (used on the foreground), and the original
 image is the ground truth of both (§4.4). The losses are the paper's (eq. 5) on the restored image: PPL
 on the box and the multi-scale patch adversarial loss with the box's patches fake. The paper gives no
 other loss for the two-output model.
 
 Without a guide (`forward(image, mask)`, what evaluate / predict call for plain inpainting) the
-foreground is empty and the inpainting output fills the hole.
+foreground is empty, the hole is zero-filled as in plain inpainting (§4.1: it holds nothing pasted) and
+the inpainting output fills it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class GuidedBlockwiseInpainting(BlockwiseInpainting):
         return self.bottleneck.image_channels + 2 + out_channels
 
     def guided_input(self, composite: Tensor, hole: Tensor, obj: Tensor) -> Tensor:
-        return torch.cat([(self.bottleneck.network_image(composite) * 2 - 1) * (1 - hole), hole, obj], dim=1)
+        """The composite in [-1, 1] with the box's background (hole) and foreground (object) masks."""
+        return torch.cat([self.bottleneck.network_image(composite) * 2 - 1, hole, obj], dim=1)
 
     def restored(self, output: Tensor, known: Tensor, hole: Tensor, obj: Tensor) -> Tensor:
         """Known pixels, the inpainting in the hole, the harmonization on the object (all in [-1, 1])."""
@@ -59,7 +62,9 @@ class GuidedBlockwiseInpainting(BlockwiseInpainting):
         return composite_images(self.bottleneck.restore(result, composite, box), composite, box)
 
     def forward(self, image: Tensor, mask: Tensor) -> Tensor:
-        output = self.generator(self.guided_input(image, mask, torch.zeros_like(mask)))
+        condition = self.guided_input(image, mask, torch.zeros_like(mask))
+        condition[:, :-2] *= 1 - mask  # the hole's pixels are unknown here: zero-filled
+        output = self.generator(condition)
         return (output.chunk(2, dim=1)[0] + 1) / 2
 
     def training_inputs(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, Tensor]:

@@ -10,6 +10,7 @@ counts in a buffer, so it is part of every checkpoint; training stops when the s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +24,8 @@ from lightning_modules.common.perceptual_loss import PerceptualStyleLoss
 from lightning_modules.gan import GANInpaintingModule
 
 RECONSTRUCTION_LOSSES = ("ppl", "l2", "vgg")  # the paper's, and its §4.3 ablation's alternatives
+# Written when the head phase ends: Table 3 compares the head with the final model of the same training
+HEAD_CHECKPOINT = "head.ckpt"
 
 
 class BlockwiseInpainting(GANInpaintingModule):
@@ -85,7 +88,10 @@ class BlockwiseInpainting(GANInpaintingModule):
         if self.hparams.reconstruction == "ppl":
             return self.reconstruction(output, target, mask)
         if self.hparams.reconstruction == "l2":
-            return F.mse_loss(output, target)
+            # over the hole's pixels, as CE and GLI train with it (§4.3): the restored image equals the
+            # target elsewhere, and a whole-image mean would weight the loss by the hole's area
+            squared = (output - target) ** 2 * mask
+            return squared.sum() / mask.expand_as(output).sum().clamp_min(1)
         perceptual, _ = self.reconstruction([(output + 1) / 2], (target + 1) / 2)
         return perceptual
 
@@ -115,13 +121,34 @@ class BlockwiseInpainting(GANInpaintingModule):
             loss.add("d_adv", adversarial)
         with self.optimizing("g") as loss:
             judged = self.discriminator(torch.cat([condition, restored], dim=1))
-            # eq. 6: Q̄, every patch labelled real (patches that do not see the hole pass no gradient to G)
-            adversarial = sum(F.binary_cross_entropy_with_logits(j, torch.ones_like(j)) for j in judged)
-            loss.add("g_adv", adversarial, phase.adversarial_weight)
+            loss.add("g_adv", self.generator_adversarial(judged, fakes), phase.adversarial_weight)
             loss.add(
                 hp.reconstruction, self.reconstruction_loss(restored, target, mask), hp.reconstruction_weight
             )
         self.advance(phase)
+
+    def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
+        super().on_train_batch_end(outputs, batch, batch_idx)
+        if self.schedule.blocks and int(self.iteration) == self.schedule.head_iterations:
+            # r1 now sits at α = 0, so this checkpoint's generator computes exactly the trained head
+            self.trainer.save_checkpoint(self.checkpoint_dir() / HEAD_CHECKPOINT)
+
+    def checkpoint_dir(self) -> Path:
+        callback = self.trainer.checkpoint_callback
+        if callback is not None and getattr(callback, "dirpath", None):
+            return Path(callback.dirpath)
+        return Path(self.trainer.default_root_dir) / "checkpoints"
+
+    @staticmethod
+    def generator_adversarial(judged: list[Tensor], fakes: list[Tensor]) -> Tensor:
+        """G's side of eq. 4: the patches labelled fake (Q) judged real. The other patches show only known
+        pixels and carry no term: through batch norm in D (training mode) their logits still depend on the
+        hole, and unweighted they would send G about as much gradient as the fake patches do. Averaged over
+        every patch, as the unweighted loss was."""
+        return sum(
+            (F.binary_cross_entropy_with_logits(j, torch.ones_like(j), reduction="none") * q).mean()
+            for j, q in zip(judged, fakes)
+        )
 
     def advance(self, phase: Phase) -> None:
         """After a batch: count it, and put the generator in the next iteration's state (a checkpoint
