@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import OmegaConf, open_dict, read_write
+from hydra import initialize_config_dir
+from test_configs import resolved
 
+from checkpoints import shared_run_dir
 from lightning_modules.blockwise.module import HEAD_CHECKPOINT
 from suite.train import train
 
@@ -48,24 +47,15 @@ def data_dir(tmp_path_factory):
     return shared_run_dir(tmp_path_factory, "eii_datasets", eii_datasets)
 
 
-def job_config(overrides: list[str], output_dir: Path):
-    """blockwise_table3's job as a run sees it (Hydra's node set, interpolations resolved)."""
-    cfg = compose("train", overrides=["experiment=blockwise_table3", *overrides], return_hydra_config=True)
-    with read_write(cfg), open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    with read_write(cfg), open_dict(cfg):
-        del cfg["hydra"]
-    OmegaConf.resolve(cfg)
-    return cfg
-
-
 def test_table3_scores_the_head_from_the_final_run_s_checkpoint(tmp_path, data_dir):
     common = [*TINY, f"paths.data_dir={data_dir}"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         # the sweep trains one model, the final one
-        final_cfg = job_config(["model/blockwise_variant=final", *common], tmp_path / "final")
+        final_cfg = resolved(
+            "train",
+            ["experiment=blockwise_table3", "model/blockwise_variant=final", *common],
+            tmp_path / "final",
+        )
         assert final_cfg.model.schedule.blocks == 3
         torch.manual_seed(0)
         train(final_cfg)
@@ -84,8 +74,15 @@ def test_table3_scores_the_head_from_the_final_run_s_checkpoint(tmp_path, data_d
         )  # the blocks' phases trained on: the head is the checkpoint's, not the end of training's
 
         # the head row: the generator_head variant resumed from that checkpoint; nothing trains
-        head_cfg = job_config(
-            ["model/blockwise_variant=generator_head", f"ckpt_path={head_file}", *common], tmp_path / "head"
+        head_cfg = resolved(
+            "train",
+            [
+                "experiment=blockwise_table3",
+                "model/blockwise_variant=generator_head",
+                f"ckpt_path={head_file}",
+                *common,
+            ],
+            tmp_path / "head",
         )
         results = train(head_cfg)
     assert results["overall"]["count"] > 0 and results["overall"]["l1_sum"] is not None
