@@ -9,6 +9,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from test_configs import TINY_MODELS
 
 from lightning_modules.blockwise.discriminator import MultiScalePatchDiscriminator
 from lightning_modules.blockwise.generator import CONVOLUTIONS, BlockwiseGenerator, ResidualBlock
@@ -17,12 +18,6 @@ from lightning_modules.blockwise.patch_labels import conv_geometry
 from lightning_modules.blockwise.schedule import ProceduralSchedule
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TINY = (
-    "model.generator.channels=[4,8,8]",
-    "model.generator.head_blocks=1",
-    "model.discriminator.channels=4",
-    "model.patch_perceptual.backbone_weights=random",
-)
 
 
 @pytest.mark.parametrize("convolution", CONVOLUTIONS)
@@ -132,7 +127,10 @@ def test_the_l2_ablation_is_the_mean_over_the_hole(rows):
     """§4.3 trains "the same network and only using different reconstruction loss": ℓ2 on the hole, whose
     size does not change the loss."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=blockwise", "+model/blockwise_variant=l2", *TINY])
+        cfg = compose(
+            "train",
+            overrides=["experiment=blockwise", "+model/blockwise_variant=l2", *TINY_MODELS["blockwise"]],
+        )
     model = instantiate(cfg.model)
     target = torch.zeros(2, 3, 32, 32)
     mask = torch.zeros(2, 1, 32, 32)
