@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+
 from suite_cli import DEEPGIN_TINY, TINY, TINY_JOB, run
 
 # Tests run two-way parallel on two cores: more threads per process only contend.

@@ -9,13 +9,13 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from test_configs import TINY_MODELS
 
 from lightning_modules.blockwise.discriminator import MultiScalePatchDiscriminator
 from lightning_modules.blockwise.generator import CONVOLUTIONS, BlockwiseGenerator, ResidualBlock
 from lightning_modules.blockwise.module import BlockwiseInpainting
 from lightning_modules.blockwise.patch_labels import conv_geometry
 from lightning_modules.blockwise.schedule import ProceduralSchedule
+from test_configs import TINY_MODELS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
+
 from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
-from hydra import compose, initialize_config_dir
 from suite_cli import report, run
 
 # subprocess sweeps of a paper's table: make test-all

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixture_trees import eii_datasets
 from hydra import initialize_config_dir
-from test_configs import resolved
 
 from checkpoints import shared_run_dir
+from fixture_trees import eii_datasets
 from lightning_modules.blockwise.module import HEAD_CHECKPOINT
 from suite.train import train
+from test_configs import resolved
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY_IMAGES = "[{_target_:datamodules.transforms.Resize,size:32}]"

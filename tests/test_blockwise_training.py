@@ -15,10 +15,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import bottleneck_hole_psnr, fit_repeated
-from suite_cli import run
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
+from overfitting import bottleneck_hole_psnr, fit_repeated
+from suite_cli import run
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

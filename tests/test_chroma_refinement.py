@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from test_progressive_colorization import preset, psnr
 
 from lightning_modules.colorization.chroma_refinement import refine_chroma
 from lightning_modules.colorization.color_conversions import to_gray
 from lightning_modules.colorization.progressive_colorization import guided_chroma, with_known_chroma
+from test_progressive_colorization import preset, psnr
 
 # pink, yellow, pink, purple: pink and yellow differ by 0.02 in gray, so no colour is ordered by its gray
 PALETTE = torch.tensor([[0.95, 0.55, 0.70], [0.80, 0.70, 0.10], [0.95, 0.55, 0.70], [0.50, 0.20, 0.60]])

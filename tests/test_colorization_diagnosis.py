@@ -7,9 +7,9 @@ import json
 import sys
 
 import torch
-from suite_cli import REPO
 
 from lightning_modules.colorization.color_conversions import to_gray
+from suite_cli import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import colorization_quality as quality  # noqa: E402

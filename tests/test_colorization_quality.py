@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import torch
+
 from suite_cli import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))

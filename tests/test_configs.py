@@ -14,14 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoints import (
-    FEATURE_TRANSLATION_IMAGES,
-    shared_run_dir,
-    stage_checkpoint,
-    tiny_deepgin_checkpoint,
-    tiny_feature_translation_stages,
-)
-from fixture_trees import eii_datasets, write_image
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -31,6 +23,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 import suite  # noqa: F401  (registers the configs' resolvers, as the entry points do)
+from checkpoints import (
+    FEATURE_TRANSLATION_IMAGES,
+    shared_run_dir,
+    stage_checkpoint,
+    tiny_deepgin_checkpoint,
+    tiny_feature_translation_stages,
+)
+from fixture_trees import eii_datasets, write_image
 from suite.evaluate import evaluate
 from suite.train import train
 from utils.pretrained import MissingWeightsError

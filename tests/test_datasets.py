@@ -10,17 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from fixture_trees import (
-    celeba_tree,
-    celebahq_tree,
-    coco_tree,
-    dtd_tree,
-    ffhq_tree,
-    imagenet_tree,
-    paris_tree,
-    places2_tree,
-    write_image,
-)
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -38,6 +27,17 @@ from datamodules.datasets.places2 import Places2
 from datamodules.datasets.synthetic import SyntheticTextures
 from datamodules.inpainting_datamodule import InpaintingDataModule
 from datamodules.masks.center_square import CenterSquare
+from fixture_trees import (
+    celeba_tree,
+    celebahq_tree,
+    coco_tree,
+    dtd_tree,
+    ffhq_tree,
+    imagenet_tree,
+    paris_tree,
+    places2_tree,
+    write_image,
+)
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from suite_cli import DDP_TINY, DDP_TWO_RANKS, REPO, run
 
 # a real SLURM cluster / DDP processes: make test-all

@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import SINGLE_THREAD, tiny_deepgin_checkpoint
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
-from suite_cli import run
 
+from checkpoints import SINGLE_THREAD, tiny_deepgin_checkpoint
 from datamodules.transforms import polyphase_merge, polyphase_split
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.deepgin.generator import init_weights
 from lightning_modules.deepgin.module import DeepGINInpainting
+from suite_cli import run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -18,12 +18,12 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import hole_psnr
 
 from datamodules.repeated_batch import repeated_batch_loader
 from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.deepgin.generator import init_weights
 from lightning_modules.deepgin.module import DeepGINInpainting
+from overfitting import hole_psnr
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

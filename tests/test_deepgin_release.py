@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from releases import convert_release
 from torch import nn
 
 from lightning_modules.base import composite, load_inpainting_module
 from lightning_modules.released_weights import ReleaseError
+from releases import convert_release
 
 NGF = 8  # the authors' ngf (their first conv has ngf // 2 channels): the suite's width 4, published 64 / 32
 NDF = 8

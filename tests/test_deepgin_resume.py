@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from suite_cli import DEEPGIN_TINY, run
 
 # interrupted and uninterrupted training runs compared: make test-all

@@ -5,12 +5,12 @@ CelebA-HQ / FFHQ and the published widths: only the plumbing is under test, not 
 from pathlib import Path
 
 import pytest
+from hydra import compose, initialize_config_dir
+
 from checkpoints import shared_run_dir, tiny_deepgin_checkpoint, tiny_gatedconv_checkpoint
 from fixture_trees import eii_datasets
-from hydra import compose, initialize_config_dir
-from suite_cli import DEEPGIN_TINY, report, run
-
 from lightning_modules.deepgin.generator import TABLE1_VARIANTS
+from suite_cli import DEEPGIN_TINY, report, run
 
 # subprocess sweeps of a paper's table: make test-all
 pytestmark = pytest.mark.slow

@@ -12,7 +12,6 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from suite_cli import DEEPGIN_TINY, run
 
 from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.common.perceptual_loss import (
@@ -24,6 +23,7 @@ from lightning_modules.common.perceptual_loss import (
 from lightning_modules.common.pixel_losses import hole_valid_l1, total_variation
 from lightning_modules.deepgin.module import DeepGINInpainting
 from lightning_modules.deepgin.schedule import TwoStageSchedule
+from suite_cli import DEEPGIN_TINY, run
 from utils.pretrained import MissingWeightsError, vgg19_features
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -4,6 +4,7 @@ and leave their examples, and report.py prints the demo's one table and writes i
 import csv
 
 import pytest
+
 from suite_cli import run
 
 # the demo sweep in subprocesses: make test-all

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixture_trees import write_image
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
-from suite_cli import REPO
 
 from datamodules.datasets.base import FileList
 from datamodules.image_io import ImageReadError
 from datamodules.inpainting_dataset import InpaintingDataset
 from datamodules.masks.mask_folder import MaskFolder
+from fixture_trees import write_image
 from suite.predict import load_inputs, predict
+from suite_cli import REPO
 
 
 def launch(script: str, *overrides: str, tmp_path: Path) -> tuple[int, str]:

@@ -17,10 +17,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import bottleneck_hole_psnr, fit_repeated
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.edgeconnect.module import EdgeConnectInpainting
+from overfitting import bottleneck_hole_psnr, fit_repeated
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from releases import convert_release
-from suite_cli import run
 from torch import nn
 from torch.nn.utils import spectral_norm
 
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.released_weights import ReleaseConversion, ReleaseError
+from releases import convert_release
+from suite_cli import run
 
 CNUM, BLOCKS = 8, 2  # small widths: the naming and nesting are those of the published 64 / 8
 SMALL = (

@@ -12,9 +12,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from overfitting import fit_repeated
 
 from lightning_modules.edgeconnect.module import EdgeConnectInpainting
+from overfitting import fit_repeated
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = [

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checkpoints import SINGLE_THREAD, shared_run_dir, tiny_gatedconv_checkpoint
-from fixture_trees import write_image
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
-from suite_cli import REPO, TINY, run
 
+from checkpoints import SINGLE_THREAD, shared_run_dir, tiny_gatedconv_checkpoint
 from evaluation.results import read_results
+from fixture_trees import write_image
 from suite.evaluate import export_mask_set
 from suite.train import build_datamodule
+from suite_cli import REPO, TINY, run
 
 # TINY without the model sizes: evaluate takes the model from the checkpoint.
 TINY_DATA = tuple(override for override in TINY if not override.startswith("model."))

@@ -15,13 +15,13 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from overfitting import fit_repeated
 
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.feature_translation.color_alignment import align_colors, boundary_band
 from lightning_modules.feature_translation.module import Feature2ImageInpainting, Image2FeatureInpainting
 from lightning_modules.feature_translation.multiscale_inference import MultiScaleFeatureTranslation, main
 from lightning_modules.feature_translation.patch_swap import feature_hole
+from overfitting import fit_repeated
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ("model.generator.channels=4", "model.generator.max_channels=8", "model.discriminator.channels=4")

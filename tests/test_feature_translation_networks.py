@@ -13,7 +13,6 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import fit_repeated
 from torch import nn
 
 from lightning_modules.common.patchgan import PatchGAN
@@ -25,6 +24,7 @@ from lightning_modules.feature_translation.image2feature import (
     hole_l1,
     weighted_hole,
 )
+from overfitting import fit_repeated
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -15,10 +15,10 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import fit_repeated, hole_psnr
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.feature_translation.module import Feature2ImageInpainting, Image2FeatureInpainting
+from overfitting import fit_repeated, hole_psnr
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

@@ -5,6 +5,8 @@ sweep trains every Feature2Image variant from that G_1 and scores each through t
 Tiny networks, a random-weight VGG19 and a few batches: only the plumbing is under test, not the numbers."""
 
 import pytest
+from hydra import compose, initialize_config_dir
+
 from checkpoints import (
     FEATURE_TRANSLATION_IMAGES,
     FEATURE_TRANSLATION_TINY,
@@ -13,12 +15,10 @@ from checkpoints import (
     tiny_feature_translation_stages,
 )
 from fixture_trees import eii_datasets
-from hydra import compose, initialize_config_dir
-from suite_cli import REPO, report, run
-from test_configs import sweep_jobs
-
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.feature_translation.multiscale_inference import MultiScaleFeatureTranslation
+from suite_cli import REPO, report, run
+from test_configs import sweep_jobs
 
 # subprocess sweeps of a paper's table: make test-all
 pytestmark = pytest.mark.slow

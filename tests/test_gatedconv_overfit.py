@@ -13,10 +13,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import fit_repeated, hole_psnr
 
 from datamodules.inpainting_dataset import InpaintingDataset, collate
 from lightning_modules.gatedconv.module import GatedConvInpainting
+from overfitting import fit_repeated, hole_psnr
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from releases import convert_release
-from tf_files import write_tf_checkpoint
 
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.released_weights import ReleaseError
+from releases import convert_release
+from tf_files import write_tf_checkpoint
 
 CNUM = 8  # inpaint_model.py's cnum is 48 and the SN-PatchGAN's 64; the names do not depend on them
 SMALL = (f"model.generator.cnum={CNUM}", f"model.discriminator.cnum={CNUM}")

@@ -18,10 +18,10 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import bottleneck_hole_psnr, fit_repeated
 
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.gmcnn.module import GMCNNInpainting
+from overfitting import bottleneck_hole_psnr, fit_repeated
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

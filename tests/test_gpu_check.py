@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from suite_cli import REPO
 
 # every benchmark's dry run in subprocesses: make test-all

@@ -9,9 +9,9 @@ import json
 import kornia
 import pytest
 import torch
-from fixture_trees import coco_objects_tree
 
 from datamodules.guided_composites import COCOObjects, GuidedComposites, transfer_colors
+from fixture_trees import coco_objects_tree
 
 
 def test_composites_paste_the_recolored_object_in_a_box_from_another_image(tmp_path):

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import tiny_gatedconv_checkpoint
-from fixture_trees import coco_objects_tree
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
-from suite_cli import run
 
+from checkpoints import tiny_gatedconv_checkpoint
 from datamodules.image_io import read_image
+from fixture_trees import coco_objects_tree
+from suite_cli import run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import fit_repeated
 
 from lightning_modules.hifill.attention_transfer import attention_scores, transfer
 from lightning_modules.hifill.light_weight_gated_conv import LWGC, same_padding, tf_resize_bilinear
+from overfitting import fit_repeated
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -19,10 +19,10 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from overfitting import bottleneck_hole_psnr, fit_repeated
 
 from datamodules.seeding import MASK_STREAM, rng_for
 from lightning_modules.hifill.module import HiFillInpainting
+from overfitting import bottleneck_hole_psnr, fit_repeated
 
 # overfitting runs (hundreds of steps): make test-all
 pytestmark = pytest.mark.slow

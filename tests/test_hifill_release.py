@@ -18,13 +18,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
-from releases import convert_release
-from tf_files import write_frozen_graph, write_tf_checkpoint
 
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.hifill.attention_transfer import attention_scores, transfer
 from lightning_modules.hifill.light_weight_gated_conv import tf_resize_bilinear
 from lightning_modules.released_weights import ReleaseError
+from releases import convert_release
+from tf_files import write_frozen_graph, write_tf_checkpoint
 
 # model.py stage 1, gen_conv_gated_slice: (layer, kernel, stride, rate, in, out); the upsampling layers
 # (gen_deconv_gated_slice) resize 2× first and nest their variables as <layer>/<layer>_conv

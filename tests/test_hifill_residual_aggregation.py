@@ -8,9 +8,9 @@ import math
 
 import torch
 import torch.nn.functional as F
-from test_hifill_networks import compose_model
 
 from lightning_modules.hifill.residual_aggregation import residual_aggregate
+from test_hifill_networks import compose_model
 
 SIZE = 1024
 

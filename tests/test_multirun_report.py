@@ -5,6 +5,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from suite_cli import TINY, run
 
 

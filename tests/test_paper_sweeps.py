@@ -9,10 +9,11 @@ import itertools
 import re
 
 import pytest
-from checkpoints import shared_run_dir
-from fixture_trees import eii_datasets
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+
+from checkpoints import shared_run_dir
+from fixture_trees import eii_datasets
 from suite_cli import REPO, TINY_JOB, report, run
 from test_configs import TINY_MODELS, sweep_jobs
 

@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from suite_cli import REPO
 
 from lightning_modules.feature_translation.patch_swap import feature_hole, patch_swap
+from suite_cli import REPO
 
 
 def direct_patch_swap(features: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

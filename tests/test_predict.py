@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import tiny_gatedconv_checkpoint
 from omegaconf import OmegaConf
 from PIL import Image
-from suite_cli import TINY, predict, run
 
+from checkpoints import tiny_gatedconv_checkpoint
 from datamodules.image_io import read_image, tensor_to_uint8
 from lightning_modules.hole_crops import inpaint_in_crops
 from suite.predict import find_inputs, predict_folder
+from suite_cli import TINY, predict, run
 
 
 @pytest.fixture(scope="module")

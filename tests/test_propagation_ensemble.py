@@ -9,7 +9,6 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from test_progressive_colorization import hint_scene
 
 from datamodules.datasets.synthetic import SyntheticTextures
 from lightning_modules.colorization.color_conversions import rgb_to_yiq, to_gray, yiq_to_rgb
@@ -23,6 +22,7 @@ from lightning_modules.colorization.guided_colorization.levin import levin_solve
 from lightning_modules.colorization.guided_colorization.matting_laplacian import matting_solve
 from lightning_modules.colorization.guided_colorization.nonlocal_propagation import NonlocalPropagation
 from lightning_modules.monochromic_bottleneck import make_bottleneck
+from test_progressive_colorization import hint_scene
 from utils.resolvers import REPO_ROOT
 
 PINK, GREEN = (0.9, 0.5, 0.6), (0.2, 0.45, 0.25)  # different grays, different chroma

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from checkpoints import shared_run_dir
 from fixture_trees import eii_datasets
 from releases import convert_release

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from suite_cli import TINY, run
 
 # interrupted and uninterrupted training runs compared: make test-all

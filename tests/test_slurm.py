@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from suite_cli import DDP_TINY, DDP_TWO_RANKS, REPO, TINY, run
 from wandb_records import read_records, run_record
 

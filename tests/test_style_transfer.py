@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import tiny_gatedconv_checkpoint
 from PIL import Image
-from suite_cli import predict
-from test_feature_translation_inference import stage
 
+from checkpoints import tiny_gatedconv_checkpoint
 from datamodules.image_io import read_image
 from lightning_modules.base import load_inpainting_module
 from lightning_modules.feature_translation.multiscale_inference import MultiScaleFeatureTranslation
 from lightning_modules.feature_translation.patch_swap import style_swap
 from lightning_modules.feature_translation.style_transfer import transfer_style
+from suite_cli import predict
+from test_feature_translation_inference import stage
 
 
 def direct_style_swap(content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:

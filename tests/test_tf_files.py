@@ -10,8 +10,8 @@ import struct
 
 import numpy as np
 import pytest
-from tf_files import write_frozen_graph, write_tf_checkpoint
 
+from tf_files import write_frozen_graph, write_tf_checkpoint
 from utils.tf_checkpoint import (
     FOOTER_SIZE,
     TFCheckpointError,

@@ -9,11 +9,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict, read_write
-from suite_cli import REPO, TINY, run
-from wandb_records import history_keys, read_records, run_record
 
 from evaluation.results import write_results
+from suite_cli import REPO, TINY, run
 from utils.resolvers import register_resolvers
+from wandb_records import history_keys, read_records, run_record
 
 LOGGERS = ("csv", "wandb", "many", "none")
 

@@ -129,15 +129,12 @@ class BlockwiseInpainting(GANInpaintingModule):
 
     def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
         super().on_train_batch_end(outputs, batch, batch_idx)
-        if self.schedule.blocks and int(self.iteration) == self.schedule.head_iterations:
-            # r1 now sits at α = 0, so this checkpoint's generator computes exactly the trained head
-            self.trainer.save_checkpoint(self.checkpoint_dir() / HEAD_CHECKPOINT)
-
-    def checkpoint_dir(self) -> Path:
         callback = self.trainer.checkpoint_callback
-        if callback is not None and getattr(callback, "dirpath", None):
-            return Path(callback.dirpath)
-        return Path(self.trainer.default_root_dir) / "checkpoints"
+        if callback and self.schedule.blocks and int(self.iteration) == self.schedule.head_iterations:
+            # r1 now sits at α = 0, so this checkpoint's generator computes exactly the trained head.
+            # A run with checkpointing off (trainer.enable_checkpointing=false) writes no files at all.
+            directory = Path(callback.dirpath or Path(self.trainer.default_root_dir) / "checkpoints")
+            self.trainer.save_checkpoint(directory / HEAD_CHECKPOINT)
 
     @staticmethod
     def generator_adversarial(judged: list[Tensor], fakes: list[Tensor]) -> Tensor:
