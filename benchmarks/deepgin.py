@@ -3,6 +3,7 @@ then a D step) and in the warm-up (G on L1 only), and inference images per secon
 
     python benchmarks/deepgin.py                                    # CPU, full width 32, batch 1
     python benchmarks/deepgin.py --device gpu --precision bf16-mixed --batch-size 12
+    python benchmarks/deepgin.py --profile 15                       # + the top ops of one main-stage step
 
 Batches come from memory (training_speed.py), so the figures are the model's speed alone. VGG19 has random weights here
 (speed does not depend on them, and no weights file is needed).
@@ -12,12 +13,19 @@ from __future__ import annotations
 
 import argparse
 
+import pytorch_lightning as pl
+import torch
+from torch.profiler import ProfilerActivity, profile
 from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
+
+from datamodules.repeated_batch import repeated_batch_loader
+
+MAIN_STAGE = ["model.warmup_epochs=0", "model.constant_epochs=1", "model.decay_epochs=0"]
 
 
 def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: bool) -> float:
     """Batches per second in one stage (one epoch of it)."""
-    stage = [f"model.warmup_epochs={int(warmup_stage)}", "model.constant_epochs=1", "model.decay_epochs=0"]
+    stage = [f"model.warmup_epochs={int(warmup_stage)}", *MAIN_STAGE[1:]]
     return training_batches_per_second(
         build_model([*overrides, *stage]),
         fixed_batch(args.size, args.batch_size),
@@ -26,6 +34,47 @@ def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: 
         args.device,
         args.precision,
     )
+
+
+class ProfileOneStep(pl.Callback):
+    """torch.profiler around the training batch `batch_idx` (the Lightning step: both networks' forward,
+    backward, clipping and optimizer steps)."""
+
+    def __init__(self, batch_idx: int, device: str) -> None:
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "gpu" else [])
+        self.batch_idx, self.profiler = batch_idx, profile(activities=activities)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == self.batch_idx:
+            self.profiler.__enter__()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == self.batch_idx:
+            if trainer.strategy.root_device.type == "cuda":
+                torch.cuda.synchronize()
+            self.profiler.__exit__(None, None, None)
+
+
+def profile_main_stage_step(overrides: list[str], args: argparse.Namespace) -> str:
+    """The `args.profile` ops with the most self time (device time on GPU) in one main-stage step, after
+    `args.warmup` untimed ones."""
+    callback = ProfileOneStep(args.warmup, args.device)
+    trainer = pl.Trainer(
+        accelerator=args.device,
+        devices=1,
+        precision=args.precision,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[callback],
+    )
+    batch = fixed_batch(args.size, args.batch_size)
+    trainer.fit(build_model([*overrides, *MAIN_STAGE]), repeated_batch_loader(batch, args.warmup + 1))
+    sort_by = "self_device_time_total" if args.device == "gpu" else "self_cpu_time_total"
+    return callback.profiler.key_averages().table(sort_by=sort_by, row_limit=args.profile)
 
 
 def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:
@@ -46,6 +95,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed batches first")
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--precision", default="32-true")
+    parser.add_argument(
+        "--profile", type=int, metavar="ROWS", help="also print one main-stage step's top ops"
+    )
     args = parser.parse_args()
 
     overrides = ["model=deepgin", f"model.generator.width={args.width}", "model.perceptual.weights=random"]
@@ -58,6 +110,8 @@ def main() -> None:
         f"warm-up {warmup_stage:.3f} steps/s ({1000 / warmup_stage:.0f} ms/step, G on L1), "
         f"inference {inference:.2f} images/s"
     )
+    if args.profile:
+        print(profile_main_stage_step(overrides, args))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every GPU figure the suite reports, in one run of about 8 minutes on one GPU: training batches/s of every
-# method at 256² in bf16 and inference images/s (with peak memory), patch-swap and feature translation,
+# Every GPU figure the suite reports, in one run of about 15 minutes on one GPU: training batches/s of every
+# method at 256² in bf16 and inference images/s (with peak memory), training batches/s of every method in
+# fp32, bf16 and compiled (benchmarks/training_options.py), patch-swap and feature translation,
 # the internal colorization per image in the paper, official_code and fast_paper presets (fp32 and bf16,
 # one at a time and batched, at 256² and 512×640), and EII Table 3's protocol at 512×640 on the real
 # photos (paper, fast_paper, Levin, the matting Laplacian: paired PSNR differences). A session lent a GPU runs it first and
@@ -18,12 +19,14 @@ if [[ "${1:-}" == "--dry-run" ]]; then
   SCALE=0.002; COLOR_SIZES="32x32 32x40"; QUALITY_SIZE=32x40; PHOTOS=2; PATCH=16
   OUT=${TMPDIR:-/tmp}/gpu_check_dry_run
   NARROW=(--cnum 4); DEEPGIN=(--width 4); FT=(--channels 4 --scales 64 128 --train-size 64)
+  SPEED_OPTIONS=(--methods gatedconv --options fp32 bf16)
   nvidia-smi() { echo "dry run: no GPU"; }
 else
   DEVICE=cuda; ACCEL=gpu; PRECISION=bf16-mixed; SIZE=256; MIN64=256; WIDE=4096; BATCH=8; BATCHES=20; WARMUP=5
   SCALE=0.1; COLOR_SIZES="256x256 512x640"; QUALITY_SIZE=512x640; PHOTOS=10; PATCH=64
   OUT=logs/gpu_check
   NARROW=(); DEEPGIN=(); FT=()
+  SPEED_OPTIONS=(--options fp32 bf16 compile)
 fi
 run() { echo; echo "\$ $*"; "$@"; }
 
@@ -39,6 +42,8 @@ run "$PYTHON" benchmarks/gmcnn.py --device "$DEVICE" --size "$MIN64" "${TIMING[@
 run "$PYTHON" benchmarks/hifill.py --device "$ACCEL" --size "$MIN64" --large-size "$WIDE" "${TIMING[@]}"
 run "$PYTHON" benchmarks/blockwise.py --device "$ACCEL" --sizes "$SIZE" "${TIMING[@]}"
 run "$PYTHON" benchmarks/feature_translation.py --device "$DEVICE" "${TIMING[@]}" "${FT[@]}"
+run "$PYTHON" benchmarks/training_options.py --device "$ACCEL" --size "$SIZE" --batch-size "$BATCH" \
+  --batches "$BATCHES" --warmup "$WARMUP" "${SPEED_OPTIONS[@]}"
 run "$PYTHON" benchmarks/patch_swap.py --device "$DEVICE" --size "$PATCH" --batch 1 16
 
 # the internal colorization: seconds per image, fp32 and bf16, both presets

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from datamodules.datasets.base import ImageSource, ImageSubset
-from datamodules.inpainting_dataset import InpaintingDataset, Transform, collate
+from datamodules.inpainting_dataset import InpaintingDataset, SampleExtras, Transform, collate
 from datamodules.masks.base import MaskGenerator
 from datamodules.samplers import EvalShardSampler, ResumableDataLoader, ResumableSampler
 from datamodules.seeding import SOURCE_STREAM, rng_for
@@ -119,6 +119,7 @@ class InpaintingDataModule(pl.LightningDataModule):
                 f"data.batch_size={self.batch_size} (global) is not divisible by {world} devices"
             )
         dataset = self.dataset("train")
+        dataset.extras = self._sample_extras()
         sampler = ResumableSampler(len(dataset), seed=self.seed, num_replicas=world, rank=rank)
         return ResumableDataLoader(
             dataset,
@@ -128,6 +129,13 @@ class InpaintingDataModule(pl.LightningDataModule):
             progress=self._train_progress,
             **self._loader_options(),
         )
+
+    def _sample_extras(self) -> SampleExtras | None:
+        """What the model being trained needs per training sample (InpaintingModule.sample_extras), for the
+        loader workers to compute; torch runs each worker on one thread, so they do not oversubscribe the
+        CPUs. Evaluation splits get none: their steps compute their own inputs."""
+        trainer = self.trainer
+        return trainer.lightning_module.sample_extras() if trainer is not None else None
 
     def _train_progress(self) -> tuple[int, int]:
         """(epoch, batches finished in it), read from Lightning's loop counters at checkpoint time."""

@@ -17,11 +17,14 @@ from datamodules.masks.mask_folder import MaskFolder
 from datamodules.seeding import AUGMENT_STREAM, MASK_STREAM, rng_for
 
 Transform = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
+SampleExtras = Callable[[dict[str, Any]], dict[str, torch.Tensor]]
 
 
 class InpaintingDataset(Dataset):
     """Samples {"image": 3×H×W in [0, 1], "mask": 1×H×W (1 = missing), "index", "path"}, plus "hint" /
-    "hint_mask" (user color hints, EII §4.5) when `hint_dir` is given.
+    "hint_mask" (user color hints, EII §4.5) when `hint_dir` is given, plus what `extras` computes from
+    each sample (the trained method's `sample_extras`, e.g. EdgeConnect's Canny edges): in the DataLoader
+    workers, from the final (transformed) image.
 
     Training keys are `(epoch, index)` pairs from ResumableSampler: randomness from (seed, epoch, index).
     Evaluation keys are plain indices: masks and crops are a pure function of (config, seed, index).
@@ -36,6 +39,8 @@ class InpaintingDataset(Dataset):
         hint_dir: str | None = None,
     ):
         self.images, self.masks, self.transform, self.seed = images, masks, transform, seed
+        # set by the datamodule once the model is known: the dataset is built before a trainer is attached
+        self.extras: SampleExtras | None = None
         self.hint_dir = Path(hint_dir) if hint_dir else None
         # a mask folder paired by stem knows every image's mask already: a missing one fails here, not mid-run
         self.mask_by_stem = isinstance(masks, MaskFolder) and masks.pairing == "by_stem"
@@ -74,6 +79,9 @@ class InpaintingDataset(Dataset):
             hint, hint_mask = self._hints(index, (height, width))
             for sample in samples:
                 sample["hint"], sample["hint_mask"] = hint, hint_mask
+        if self.extras is not None:
+            for sample in samples:
+                sample.update(self.extras(sample))
         return samples[0] if len(samples) == 1 else samples
 
     def _hints(self, index: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:

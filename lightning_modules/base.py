@@ -143,6 +143,12 @@ class InpaintingModule(pl.LightningModule):
             f"holds a {type(self).__name__}, which does not support it"
         )
 
+    def sample_extras(self) -> Callable[[dict[str, Any]], dict[str, torch.Tensor]] | None:
+        """Per-sample inputs of `training_step` that are pure functions of a training sample (its image,
+        mask, ...): a picklable function of the sample dict, which InpaintingDataModule applies in the
+        DataLoader workers, where the work overlaps the step. None: the method needs none."""
+        return None
+
     # --- validation and test -------------------------------------------------------------------------
     def _evaluation_step(
         self, batch: dict[str, Any], metrics: InpaintingMetrics, restore: bool

@@ -10,6 +10,11 @@ rate as `train/<g|d>_lr`.
 Optimizers and learning-rate schedules are Hydra `_partial_` configs (`model.optimizer.g`, `.d`,
 `model.scheduler.g`, `.d`), so a sweep can vary them like any other setting. Schedules step once per
 epoch.
+
+Speed options, the same for every method: `compile` (torch.compile of each network with an optimizer, in
+place, so checkpoints keep their keys) and `channels_last` (NHWC weights and batches). Mixed precision is
+the trainer's (`trainer.precision=bf16-mixed`, CPU or GPU); the terms that need float32 keep it where
+they are computed (spectral norm's power iteration, WGAN-GP's penalty, ID-MRF, the colorization fits).
 """
 
 from __future__ import annotations
@@ -61,7 +66,10 @@ class GANInpaintingModule(InpaintingModule):
 
     init_from: a checkpoint (a run's last.ckpt or a converted release, import_release.py) whose weights
     training starts from, with fresh optimizers (fine-tuning, or the next stage of a staged method), or
-    {network: checkpoint} to take each network from its own; ignored when a run resumes."""
+    {network: checkpoint} to take each network from its own; ignored when a run resumes.
+
+    compile: false, true, or torch.compile's keyword arguments (e.g. {mode: max-autotune}) for every
+    network in `networks`; channels_last: NHWC memory format for those networks and the batches."""
 
     generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
     generator_outputs: int = 1  # images the generator predicts (the block-wise guided model: two)
@@ -70,6 +78,11 @@ class GANInpaintingModule(InpaintingModule):
     networks: tuple[str, ...] = ("g", "d")
     # the attribute of each network, whose prefix its weights carry in a checkpoint
     network_attributes: Mapping[str, str] = {"g": "generator", "d": "discriminator"}
+    # torch.compile's arguments under those `compile` gives. Inductor's re-layout of convolutions to NHWC
+    # breaks two methods' graphs in torch 2.14 (HiFill: a segmentation fault in the CPU backward of its
+    # stride-2 convolutions; DeepGIN: a stride mismatch in replication_pad2d_backward): graphs keep eager's
+    # layout, and `channels_last` is the option that asks for NHWC.
+    compile_defaults: Mapping[str, Any] = {"options": {"layout_optimization": False}}
 
     def __init__(
         self,
@@ -79,6 +92,8 @@ class GANInpaintingModule(InpaintingModule):
         scheduler: dict[str, Any] | None = None,
         gradient_clip_norm: dict[str, float | None] | None = None,
         init_from: str | dict[str, str] | None = None,
+        compile: bool | dict[str, Any] = False,
+        channels_last: bool = False,
         bottleneck: str = "rgb",
         colorization: dict | None = None,
         val_metrics: Sequence[str] = VAL_METRICS,
@@ -110,6 +125,31 @@ class GANInpaintingModule(InpaintingModule):
 
     def network(self, name: str) -> nn.Module:
         return getattr(self, self.network_attributes[name])
+
+    # --- speed options -------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        # Lightning calls this at the start of every fit / validate / test: the options apply once.
+        if getattr(self, "_speed_options_applied", False):
+            return
+        self._speed_options_applied = True
+        compile_ = self.hparams.compile
+        options = {**self.compile_defaults, **(compile_ if isinstance(compile_, Mapping) else {})}
+        for name in self.networks:
+            network = self.network(name)
+            if self.hparams.channels_last:
+                network.to(memory_format=torch.channels_last)
+            if compile_:
+                network.compile(**options)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if self.hparams.channels_last and isinstance(batch, dict):
+            return {
+                key: value.contiguous(memory_format=torch.channels_last)
+                if isinstance(value, Tensor) and value.ndim == 4
+                else value
+                for key, value in batch.items()
+            }
+        return batch
 
     # --- starting from other weights -----------------------------------------------------------------
     def on_fit_start(self) -> None:
@@ -183,7 +223,7 @@ class GANInpaintingModule(InpaintingModule):
             for name, optimizer in zip(names, optimizers):
                 clip = (self.hparams.gradient_clip_norm or {}).get(name)
                 if clip is not None:
-                    self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+                    self.clip_gradient_norm(optimizer, clip)
                 optimizer.step()
         finally:
             for parameter, flag in zip(others, flags):
@@ -193,6 +233,16 @@ class GANInpaintingModule(InpaintingModule):
             logs |= {f"train/{term}": value for term, (_, value) in loss.terms.items()}
             logs |= {f"train/{name}_loss": total, f"train/{name}_lr": optimizer.param_groups[0]["lr"]}
         self.log_dict(logs, prog_bar=False)
+
+    def clip_gradient_norm(self, optimizer: Any, clip: float) -> None:
+        """Lightning's clipping where a loss scaler (16-mixed) must unscale the gradients first; otherwise
+        torch's own, which Lightning's AMP plugin refuses for fused optimizers even under bf16, where
+        there is nothing to unscale."""
+        if getattr(self.trainer.precision_plugin, "scaler", None) is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+        else:
+            parameters = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(parameters, clip)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer] | tuple[list, list]:
         hp = self.hparams

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -194,19 +196,83 @@ def test_init_is_scaled_kaiming_with_zero_biases_and_zero_attention_outputs() ->
 # --- building blocks ---
 
 
-def test_self_attention_starts_as_identity_and_is_the_embedded_gaussian() -> None:
+def test_self_attention_starts_as_identity() -> None:
     torch.manual_seed(0)
     x = torch.randn(2, 6, 5, 7)
     attention = SelfAttention(6)
     init_weights(attention)
     torch.testing.assert_close(attention(x), x, rtol=0, atol=0)
 
+
+def reference_non_local(attention: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """[29] eq. (3) written out in float64: every position attends to all H*W positions (no mask, no 1/sqrt(d)),
+    softmax as exp / sum."""
+    module = copy.deepcopy(attention).double()
+    x = x.double()
+    theta, phi, g = (conv(x).flatten(2) for conv in (module.theta, module.phi, module.g))  # B x C' x HW
+    logits = torch.einsum("bci,bcj->bij", theta, phi)
+    weights = (logits - logits.amax(-1, keepdim=True)).exp()
+    weights = weights / weights.sum(-1, keepdim=True)
+    y = torch.einsum("bij,bcj->bci", weights, g).reshape(x.shape[0], -1, *x.shape[2:])
+    return x + module.out(y)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_self_attention_equals_the_direct_computation(channels_last: bool) -> None:
+    # Random weights and features, with a hole filled with a constant (as the generator's input holes are):
+    # hole positions attend and are attended to like any other, the paper's non-local block has no mask.
+    torch.manual_seed(0)
+    attention = SelfAttention(8)
+    for conv in (attention.theta, attention.phi, attention.g, attention.out):
+        torch.nn.init.normal_(conv.weight, std=0.3)  # logits up to about 10: peaked rows, O(1) outputs
+        torch.nn.init.normal_(conv.bias, std=0.3)
+    x = torch.randn(2, 8, 12, 20)
+    x[..., 3:9, 5:15] = 1.0
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+        attention = attention.to(memory_format=torch.channels_last)
+    expected = reference_non_local(attention, x)
+    assert (expected - x).abs().amax() > 0.1  # the attention output matters
+    torch.testing.assert_close(attention(x), expected.float(), rtol=0, atol=1e-5)
+
+
+def test_self_attention_compiles_as_one_graph() -> None:
+    # torch.compile (model.compile=true) traces the block without graph breaks; the eager backend compiles
+    # nothing, so this checks the tracing alone.
+    torch.manual_seed(0)
+    attention = SelfAttention(6)
+    torch.nn.init.normal_(attention.out.weight)
+    x = torch.randn(2, 6, 8, 8)
+    compiled = torch.compile(attention, backend="eager", fullgraph=True)
+    torch.testing.assert_close(compiled(x), attention(x))
+
+
+def test_in_place_activations_keep_outputs_and_gradients() -> None:
+    # The in-place (Leaky)ReLUs act on conv outputs only, which no backward needs: the same values and
+    # gradients as out-of-place ones, and autograd's version check would fail the backward otherwise.
+    torch.manual_seed(0)
+    generator, discriminator = DeepGINGenerator(width=WIDTH), DeepGINDiscriminator(in_channels=6, ndf=8)
     with torch.no_grad():
-        attention.out.weight.normal_()
-    theta, phi, g = (conv(x).flatten(2) for conv in (attention.theta, attention.phi, attention.g))
-    weights = torch.softmax(theta.transpose(1, 2) @ phi, dim=-1)  # HW x HW, no scaling ([29] eq. 3)
-    y = (g @ weights.transpose(1, 2)).view(2, 3, 5, 7)
-    torch.testing.assert_close(attention(x), x + attention.out(y), rtol=1e-4, atol=1e-5)
+        for m in generator.modules():
+            if isinstance(m, SelfAttention):
+                m.out.weight.normal_(0, 0.1)
+    image, mask = torch.rand(2, 3, 32, 32), hole_mask(2, 32)
+
+    def run(g: torch.nn.Module, d: torch.nn.Module) -> list[torch.Tensor]:
+        coarse, refined, low_res = g(deepgin_input(image, mask), mask)
+        logits = d(torch.cat([image * (1 - mask) + mask, refined], dim=1))
+        loss = sum(o.square().mean() for o in (coarse, refined, low_res, *logits))
+        loss.backward()
+        return [coarse, refined, low_res, *logits] + [p.grad for p in (*g.parameters(), *d.parameters())]
+
+    out_of_place = copy.deepcopy((generator, discriminator))
+    in_place = [m for net in out_of_place for m in net.modules() if getattr(m, "inplace", False)]
+    # the SPD branches' ReLUs (G1, G2), the LeakyReLUs of G1, G2 and of D's two scales
+    assert len(in_place) == 6 * 8 + 6 * 4 + 7 + 14 + 2 * 3
+    for m in in_place:
+        m.inplace = False
+    for a, b in zip(run(generator, discriminator), run(*out_of_place), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_spd_block_splits_channels_across_dilations() -> None:

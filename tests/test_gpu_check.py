@@ -33,6 +33,8 @@ def test_the_gpu_check_runs_every_benchmark_in_its_dry_run(tmp_path):
         "GMCNN",
         "HiFill",
         "block-wise",
+        "training batches/s, cpu",  # every method under the speed options, against eager float32
+        "(×1.00)",
         "image2feature training",
         "feature2image training",
         "patch-swap",

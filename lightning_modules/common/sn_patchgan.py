@@ -7,9 +7,9 @@ judging one large overlapping patch; free-form holes can lie anywhere, so every 
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from lightning_modules.common.gated_conv import Padding, same_conv2d
+from lightning_modules.common.spectral_norm import spectral_norm
 
 
 class SNPatchGANDiscriminator(nn.Module):

@@ -12,7 +12,8 @@ padding; the paper's H/2^2 is the approximate size). Each value judges one local
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from lightning_modules.common.spectral_norm import spectral_norm
 
 
 class PatchDiscriminator(nn.Module):
@@ -26,8 +27,8 @@ class PatchDiscriminator(nn.Module):
         layers: list[nn.Module] = []
         for i, (c_in, c_out, stride) in enumerate(zip([in_channels, *widths[:-1]], widths, strides)):
             layers.append(spectral_norm(nn.Conv2d(c_in, c_out, 4, stride, padding=2)))
-            if i < len(widths) - 1:
-                layers.append(nn.LeakyReLU(0.2))
+            if i < len(widths) - 1:  # in place: on the conv's output, which no backward needs
+                layers.append(nn.LeakyReLU(0.2, inplace=True))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:

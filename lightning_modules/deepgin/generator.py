@@ -58,7 +58,9 @@ def _conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1) -> nn.Conv2d:
 
 
 def _act() -> nn.Module:
-    return nn.LeakyReLU(0.2)
+    """In place: it always follows a conv, whose output no backward needs (LeakyReLU's own backward works
+    from its output, as its slope is positive)."""
+    return nn.LeakyReLU(0.2, inplace=True)
 
 
 def _down(in_ch: int, out_ch: int) -> nn.Sequential:

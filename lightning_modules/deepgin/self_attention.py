@@ -8,12 +8,12 @@ pretrained or warmed-up network is not disturbed when attention is switched on (
 
 from __future__ import annotations
 
-import torch.nn.functional as F
+import torch
 from torch import Tensor, nn
 
 
 class SelfAttention(nn.Module):
-    """Non-local block over all H*W positions of a feature map (no scaling of the logits)."""
+    """Non-local block over all H*W positions of a feature map (no scaling of the logits, no mask)."""
 
     def __init__(self, channels: int, inter_channels: int | None = None) -> None:
         super().__init__()
@@ -31,11 +31,15 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, _, h, w = x.shape
-
-        def tokens(conv: nn.Conv2d) -> Tensor:  # B x 1 x HW x C': one head over all positions
-            return conv(x).flatten(2).transpose(1, 2).unsqueeze(1)
-
-        # softmax(theta phi^T) g; scale=1 keeps the embedded Gaussian of [29] (no 1/sqrt(d) as in
-        # transformers). The fused kernel avoids materializing the HW x HW matrix on GPU (4096^2 at 64^2).
-        y = F.scaled_dot_product_attention(tokens(self.theta), tokens(self.phi), tokens(self.g), scale=1.0)
-        return x + self.out(y.squeeze(1).transpose(1, 2).reshape(b, -1, h, w))
+        theta, phi, g = (conv(x).flatten(2) for conv in (self.theta, self.phi, self.g))  # B x C' x HW
+        # softmax(theta^T phi) g with scale 1, the embedded Gaussian of [29] (no 1/sqrt(d)). Written out:
+        # scaled_dot_product_attention takes its fused kernels only for tokens with a unit last stride, so
+        # on these channel-first maps it ran its math path, whose -inf guard (isneginf, all, where over the
+        # HW x HW logits) cost more than the softmax itself. weights @ g^T (not g @ weights^T) keeps the
+        # gradient of the HW x HW weights contiguous for the softmax backward: only y (HW x C') is copied.
+        # The logits in float32 under mixed precision: unscaled, they reach 1e3, where bf16's step is 4 to 8.
+        with torch.autocast(x.device.type, enabled=False):
+            logits = theta.float().transpose(1, 2) @ phi.float()
+        weights = torch.softmax(logits, dim=-1).to(g.dtype)  # B x HW x HW, rows sum to 1
+        y = weights @ g.transpose(1, 2)  # B x HW x C'
+        return x + self.out(y.transpose(1, 2).reshape(b, -1, h, w))

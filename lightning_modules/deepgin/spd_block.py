@@ -44,7 +44,7 @@ class SPDResBlock(nn.Module):
                     dilation=d,
                     padding_mode="replicate",
                 ),
-                nn.ReLU(),
+                nn.ReLU(inplace=True),  # on the conv's output, which no backward needs
             )
             for d in self.dilations
         )

@@ -1,6 +1,7 @@
 """The edge maps EdgeConnect is trained and run on: Canny edges of the gray image (the official dataset.py
 computes skimage.feature.canny(rgb2gray(image), sigma=SIGMA) with SIGMA 2 and skimage's default
-thresholds). Here kornia.filters.canny computes them on the GPU, batched.
+thresholds). Here kornia.filters.canny computes them: for training per sample in the DataLoader workers
+(WholeImageEdges, as the official loader does), at inference batched on the model's device.
 
 skimage's float thresholds (0.1, 0.2 of the dtype range 1) compare against the unnormalised Sobel
 magnitude, as kornia's do, so the same numbers apply; its Gaussian is truncated at 4σ (radius
@@ -8,6 +9,8 @@ int(4σ + 0.5)), which sets kornia's kernel size.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import kornia
 import torch
@@ -53,3 +56,16 @@ def known_region_edges(
     fill = blur(gray * known) / blur(known).clamp_min(1e-6)
     filled = gray * known + fill * (1 - known)
     return canny_edges(filled, sigma, low_threshold, high_threshold) * known
+
+
+class WholeImageEdges:
+    """A training sample's `edge`: the Canny edges (1×H×W float32) of the gray of its whole 3×H×W image,
+    computed in the DataLoader workers as the official dataset does (knazeri/edge-connect, src/dataset.py,
+    load_item / load_edge: no mask in training mode). A top-level class, so that workers can unpickle it."""
+
+    def __init__(self, sigma: float, low_threshold: float, high_threshold: float):
+        self.sigma, self.low_threshold, self.high_threshold = sigma, low_threshold, high_threshold
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Tensor]:
+        gray = edge_gray(sample["image"][None])
+        return {"edge": canny_edges(gray, self.sigma, self.low_threshold, self.high_threshold)[0]}

@@ -9,8 +9,8 @@ for the feature-matching loss of the edge model (Eq. 3 of the paper).
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
 
+from lightning_modules.common.spectral_norm import spectral_norm
 from lightning_modules.edgeconnect.generators import init_conv
 
 

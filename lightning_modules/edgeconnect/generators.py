@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from lightning_modules.common.spectral_norm import spectral_norm
 
 
 def init_conv(conv: nn.Module, std: float = 0.02) -> nn.Module:

@@ -30,7 +30,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor
 
-from lightning_modules.edgeconnect.canny_edges import canny_edges, edge_gray, known_region_edges
+from lightning_modules.edgeconnect.canny_edges import (
+    WholeImageEdges,
+    canny_edges,
+    edge_gray,
+    known_region_edges,
+)
 from lightning_modules.edgeconnect.losses import (
     PerceptualStyleLoss,
     discriminator_loss,
@@ -156,6 +161,11 @@ class EdgeConnectInpainting(GANInpaintingModule):
             self.perceptual_loss  # noqa: B018 -- a missing VGG19 file fails now, not at the first batch
 
     # --- training ------------------------------------------------------------------------------------
+    def sample_extras(self) -> WholeImageEdges:
+        """Each training sample's whole-image Canny edges (`edge`), computed in the DataLoader workers."""
+        low, high = self.hparams.canny_thresholds
+        return WholeImageEdges(self.hparams.sigma, low, high)
+
     def current_stage(self) -> str:
         """`model.stage`, or `edge_inpaint` from the step `edge_inpaint_after` on."""
         switch = self.hparams.edge_inpaint_after
@@ -171,7 +181,10 @@ class EdgeConnectInpainting(GANInpaintingModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         image, mask = batch["image"], batch["mask"]
-        gray, edges = self.edge_inputs(image)
+        if "edge" in batch:  # from the loader's workers (sample_extras)
+            gray, edges = edge_gray(image), batch["edge"].to(image.dtype)
+        else:  # a batch from elsewhere (in-memory batches of tests and benchmarks)
+            gray, edges = self.edge_inputs(image)
         stage = self.current_stage()
         if stage == "joint":
             self.joint_step(image, gray, edges, mask)

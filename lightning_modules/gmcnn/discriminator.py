@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from lightning_modules.common.spectral_norm import spectral_norm
 
 
 class Discriminator(nn.Module):

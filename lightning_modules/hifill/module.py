@@ -23,10 +23,15 @@ from lightning_modules.hifill.residual_aggregation import residual_aggregate
 
 def gradient_penalty(critic: torch.nn.Module, real: Tensor, fake: Tensor) -> Tensor:
     """ops.py `gradients_penalty` on `random_interpolates`: (‖∇D(x̂)‖ − 1)² with x̂ on the segment from
-    real to fake at a uniform position per sample, the norm over all pixels and channels."""
-    epsilon = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    real to fake at a uniform position per sample, the norm over all pixels and channels.
+
+    In float32 under mixed precision (bf16 gradients would bend the unit-norm target by their rounding),
+    and through the eager critic under model.compile: compiled graphs have no double backward."""
+    real, fake = real.float(), fake.float()
+    epsilon = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
     interpolates = (real + epsilon * (fake - real)).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
+    with torch.autocast(real.device.type, enabled=False), torch.compiler.set_stance("force_eager"):
+        (grad,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
