@@ -16,9 +16,13 @@ import argparse
 import pytorch_lightning as pl
 import torch
 from torch.profiler import ProfilerActivity, profile
-from training_speed import build_model, fixed_batch, inference_images_per_second, training_batches_per_second
-
-from datamodules.repeated_batch import repeated_batch_loader
+from training_speed import (
+    build_model,
+    fit_on_batch,
+    fixed_batch,
+    inference_images_per_second,
+    training_batches_per_second,
+)
 
 MAIN_STAGE = ["model.warmup_epochs=0", "model.constant_epochs=1", "model.decay_epochs=0"]
 
@@ -59,20 +63,9 @@ def profile_main_stage_step(overrides: list[str], args: argparse.Namespace) -> s
     """The `args.profile` ops with the most self time (device time on GPU) in one main-stage step, after
     `args.warmup` untimed ones."""
     callback = ProfileOneStep(args.warmup, args.device)
-    trainer = pl.Trainer(
-        accelerator=args.device,
-        devices=1,
-        precision=args.precision,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        callbacks=[callback],
-    )
     batch = fixed_batch(args.size, args.batch_size)
-    trainer.fit(build_model([*overrides, *MAIN_STAGE]), repeated_batch_loader(batch, args.warmup + 1))
+    model = build_model([*overrides, *MAIN_STAGE])
+    fit_on_batch(model, batch, args.warmup + 1, args.device, args.precision, [callback])
     sort_by = "self_device_time_total" if args.device == "gpu" else "self_cpu_time_total"
     return callback.profiler.key_averages().table(sort_by=sort_by, row_limit=args.profile)
 

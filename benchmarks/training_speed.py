@@ -42,11 +42,11 @@ class BatchTimer(pl.Callback):
         self.times.append(time.perf_counter())
 
 
-def training_batches_per_second(
-    model: pl.LightningModule, batch: dict, batches: int, warmup: int, device: str, precision: str
-) -> float:
-    """One epoch of `warmup` untimed then `batches` timed training batches through a Lightning Trainer."""
-    timer = BatchTimer()
+def fit_on_batch(
+    model: pl.LightningModule, batch: dict, batches: int, device: str, precision: str, callbacks: list
+) -> None:
+    """`batches` training batches of `batch` held in memory, through a bare Lightning Trainer (no logger,
+    checkpoints, progress bar, summary or validation). device: "cpu" or "gpu"."""
     trainer = pl.Trainer(
         accelerator=device,
         devices=1,
@@ -57,11 +57,19 @@ def training_batches_per_second(
         enable_progress_bar=False,
         enable_model_summary=False,
         limit_val_batches=0,
-        callbacks=[timer],
+        callbacks=callbacks,
     )
+    trainer.fit(model, repeated_batch_loader(batch, batches))
+
+
+def training_batches_per_second(
+    model: pl.LightningModule, batch: dict, batches: int, warmup: int, device: str, precision: str
+) -> float:
+    """One epoch of `warmup` untimed then `batches` timed training batches through a Lightning Trainer."""
+    timer = BatchTimer()
     if device in ("gpu", "cuda"):
         torch.cuda.reset_peak_memory_stats()
-    trainer.fit(model, repeated_batch_loader(batch, warmup + batches))
+    fit_on_batch(model, batch, warmup + batches, device, precision, [timer])
     report_peak_memory(f"training {type(model).__name__}")
     return batches / (timer.times[-1] - timer.times[warmup - 1])
 

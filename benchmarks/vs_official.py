@@ -68,9 +68,8 @@ import torch
 import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from training_speed import fixed_batch
+from training_speed import fit_on_batch, fixed_batch
 
-from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.edgeconnect.canny_edges import canny_edges, edge_gray
 from utils.resolvers import REPO_ROOT, register_resolvers
 
@@ -134,20 +133,7 @@ def measure(
     """Median seconds (authors, suite) of every comparison over `repeats` batches after `warmup` ones."""
     sync = torch.cuda.synchronize if device == "cuda" else lambda: None
     timer = Alternation(comparisons, sync)
-    trainer = pl.Trainer(
-        accelerator="gpu" if device == "cuda" else "cpu",
-        devices=1,
-        precision=precision,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        callbacks=[timer],
-    )
-    trainer.fit(model, repeated_batch_loader(batch, warmup + repeats))
+    fit_on_batch(model, batch, warmup + repeats, "gpu" if device == "cuda" else "cpu", precision, [timer])
     return {
         step: (statistics.median(authors[warmup:]), statistics.median(suite[warmup:]))
         for step, (authors, suite) in timer.times.items()
