@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 
-import pytorch_lightning as pl
-import torch
-from torch.profiler import ProfilerActivity, profile
 from training_speed import (
     build_model,
-    fit_on_batch,
     fixed_batch,
     inference_images_per_second,
+    profile_step,
     training_batches_per_second,
 )
 
@@ -40,34 +37,10 @@ def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: 
     )
 
 
-class ProfileOneStep(pl.Callback):
-    """torch.profiler around the training batch `batch_idx` (the Lightning step: both networks' forward,
-    backward, clipping and optimizer steps)."""
-
-    def __init__(self, batch_idx: int, device: str) -> None:
-        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "gpu" else [])
-        self.batch_idx, self.profiler = batch_idx, profile(activities=activities)
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if batch_idx == self.batch_idx:
-            self.profiler.__enter__()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if batch_idx == self.batch_idx:
-            if trainer.strategy.root_device.type == "cuda":
-                torch.cuda.synchronize()
-            self.profiler.__exit__(None, None, None)
-
-
 def profile_main_stage_step(overrides: list[str], args: argparse.Namespace) -> str:
-    """The `args.profile` ops with the most self time (device time on GPU) in one main-stage step, after
-    `args.warmup` untimed ones."""
-    callback = ProfileOneStep(args.warmup, args.device)
-    batch = fixed_batch(args.size, args.batch_size)
-    model = build_model([*overrides, *MAIN_STAGE])
-    fit_on_batch(model, batch, args.warmup + 1, args.device, args.precision, [callback])
-    sort_by = "self_device_time_total" if args.device == "gpu" else "self_cpu_time_total"
-    return callback.profiler.key_averages().table(sort_by=sort_by, row_limit=args.profile)
+    """The `args.profile` ops with the most self time in one main-stage step, after `args.warmup` untimed ones."""
+    model, batch = build_model([*overrides, *MAIN_STAGE]), fixed_batch(args.size, args.batch_size)
+    return profile_step(model, batch, args.warmup, args.device, args.precision, args.profile)
 
 
 def inference_rate(overrides: list[str], args: argparse.Namespace) -> float:

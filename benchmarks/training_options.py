@@ -6,6 +6,7 @@ the figures need no weight file.
     python benchmarks/training_options.py                              # CPU, 256², batch 1
     python benchmarks/training_options.py --device gpu --batch-size 8  # benchmarks/gpu_check.sh
     python benchmarks/training_options.py --methods gatedconv deepgin --options fp32 compile
+    python benchmarks/training_options.py --methods hifill --options fp32 --profile 20  # + one step's top ops
 
 Each row is one Lightning Trainer over a batch held in memory, after `--warmup` untimed batches (torch
 .compile compiles in them). Ratios are against eager float32 on the same machine in the same run.
@@ -18,7 +19,7 @@ import sys
 import traceback
 
 import torch
-from training_speed import build_model, fixed_batch, training_batches_per_second
+from training_speed import build_model, fixed_batch, profile_step, training_batches_per_second
 
 # method (and training phase) -> overrides at image size s
 METHODS = {
@@ -74,6 +75,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first (compilation)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--options", nargs="+", default=list(OPTIONS), choices=list(OPTIONS))
+    parser.add_argument(
+        "--profile", type=int, metavar="ROWS", help="then the top ops of one eager float32 step per method"
+    )
     args = parser.parse_args()
 
     batch = fixed_batch(args.size, args.batch_size)
@@ -99,6 +103,10 @@ def main() -> None:
             for o in args.options
         ]
         print(f"{method:<22}" + "".join(f"{cell:>22}" for cell in cells), flush=True)
+    for method in args.methods if args.profile else []:
+        print(f"{method}: one eager float32 step")
+        model = build_model(METHODS[method](args.size))
+        print(profile_step(model, batch, args.warmup, args.device, "32-true", args.profile), flush=True)
     sys.exit(1 if failed else 0)
 
 

@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from torch.profiler import ProfilerActivity, profile
 
 from datamodules.repeated_batch import repeated_batch_loader
 from utils.resolvers import REPO_ROOT, register_resolvers
@@ -72,6 +73,36 @@ def training_batches_per_second(
     fit_on_batch(model, batch, warmup + batches, device, precision, [timer])
     report_peak_memory(f"training {type(model).__name__}")
     return batches / (timer.times[-1] - timer.times[warmup - 1])
+
+
+class ProfileOneStep(pl.Callback):
+    """torch.profiler around the training batch `batch_idx` (the Lightning step: every network's forward,
+    backward, clipping and optimizer step)."""
+
+    def __init__(self, batch_idx: int, device: str) -> None:
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "gpu" else [])
+        self.batch_idx, self.profiler = batch_idx, profile(activities=activities)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == self.batch_idx:
+            self.profiler.__enter__()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == self.batch_idx:
+            if trainer.strategy.root_device.type == "cuda":
+                torch.cuda.synchronize()
+            self.profiler.__exit__(None, None, None)
+
+
+def profile_step(
+    model: pl.LightningModule, batch: dict, warmup: int, device: str, precision: str, rows: int
+) -> str:
+    """The `rows` ops with the most self time (device time on GPU) in one training step, after `warmup`
+    untimed ones."""
+    callback = ProfileOneStep(warmup, device)
+    fit_on_batch(model, batch, warmup + 1, device, precision, [callback])
+    sort_by = "self_device_time_total" if device == "gpu" else "self_cpu_time_total"
+    return callback.profiler.key_averages().table(sort_by=sort_by, row_limit=rows)
 
 
 def report_peak_memory(what: str) -> None:

@@ -116,7 +116,7 @@ class Alternation(pl.Callback):
             if comparison.suite is None:
                 suite.append(step_seconds)
             else:
-                # the batch Lightning handed over (e.g. channels_last), under the trainer's autocast
+                # the batch Lightning handed over, under the trainer's autocast
                 with trainer.precision_plugin.forward_context():
                     suite.append(timed(partial(comparison.suite, pl_module, batch), self.sync))
 

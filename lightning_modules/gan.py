@@ -12,7 +12,7 @@ Optimizers and learning-rate schedules are Hydra `_partial_` configs (`model.opt
 epoch.
 
 Speed options, the same for every method: `compile` (torch.compile of each network with an optimizer, in
-place, so checkpoints keep their keys) and `channels_last` (NHWC weights and batches). Mixed precision is
+place, so checkpoints keep their keys) and `channels_last` (NHWC weights, whose activations follow). Mixed precision is
 the trainer's (`trainer.precision=bf16-mixed`, CPU or GPU); the terms that need float32 keep it where
 they are computed (spectral norm's power iteration, WGAN-GP's penalty, ID-MRF, the colorization fits).
 """
@@ -57,6 +57,25 @@ class WeightedLoss:
         return sum(weighted[1:], weighted[0])
 
 
+class FakeVerdict:
+    """A discriminator's output on the fake, for the generator's step and then for the discriminator's own
+    (on the detached fake). The two are equal, the discriminator not having stepped in between, so one
+    forward serves both when `shared`: the generator's step then keeps the graph (`retain_graph`) and
+    each step's backward reaches its own network alone. Two forwards where that cannot work: compiled
+    backward graphs free their buffers and cannot be kept, and DDP's reducer waits for a gradient of
+    every parameter in the graph of a backward."""
+
+    def __init__(self, discriminator: nn.Module, fake: Tensor, shared: bool) -> None:
+        self.discriminator, self.fake = discriminator, fake
+        self.shared = discriminator(fake) if shared else None
+
+    def for_generator(self) -> Any:
+        return self.shared if self.shared is not None else self.discriminator(self.fake)
+
+    def for_discriminator(self) -> Any:
+        return self.shared if self.shared is not None else self.discriminator(self.fake.detach())
+
+
 class GANInpaintingModule(InpaintingModule):
     """generator / discriminator: Hydra configs of the networks without their channel counts, which follow
     the bottleneck (so a checkpoint alone rebuilds the model); optimizer / scheduler: {g: ..., d: ...} of
@@ -69,7 +88,7 @@ class GANInpaintingModule(InpaintingModule):
     {network: checkpoint} to take each network from its own; ignored when a run resumes.
 
     compile: false, true, or torch.compile's keyword arguments (e.g. {mode: max-autotune}) for every
-    network in `networks`; channels_last: NHWC memory format for those networks and the batches."""
+    network in `networks`; channels_last: NHWC memory format for those networks (their convolutions' outputs follow)."""
 
     generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
     generator_outputs: int = 1  # images the generator predicts (the block-wise guided model: two)
@@ -141,16 +160,6 @@ class GANInpaintingModule(InpaintingModule):
             if compile_:
                 network.compile(**options)
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        if self.hparams.channels_last and isinstance(batch, dict):
-            return {
-                key: value.contiguous(memory_format=torch.channels_last)
-                if isinstance(value, Tensor) and value.ndim == 4
-                else value
-                for key, value in batch.items()
-            }
-        return batch
-
     # --- starting from other weights -----------------------------------------------------------------
     def on_fit_start(self) -> None:
         if self.hparams.init_from and self.trainer.ckpt_path is None:  # a resumed run has its own weights
@@ -197,29 +206,37 @@ class GANInpaintingModule(InpaintingModule):
             log.info("model.init_from: %s from %s", attribute, path)
 
     # --- optimization --------------------------------------------------------------------------------
+    def judge(self, discriminator: nn.Module, fake: Tensor) -> FakeVerdict:
+        """`discriminator`'s verdict on `fake` for both steps: one forward unless compiled or distributed."""
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        return FakeVerdict(discriminator, fake, shared=not (self.hparams.compile or distributed))
+
     @contextmanager
-    def optimizing(self, name: str) -> Iterator[WeightedLoss]:
+    def optimizing(self, name: str, retain_graph: bool = False) -> Iterator[WeightedLoss]:
         """One optimizer step of network `name` (one of `networks`) on the loss terms added inside the block."""
-        with self.optimizing_together((name,)) as (loss,):
+        with self.optimizing_together((name,), retain_graph) as (loss,):
             yield loss
 
     @contextmanager
-    def optimizing_together(self, names: Sequence[str]) -> Iterator[list[WeightedLoss]]:
+    def optimizing_together(
+        self, names: Sequence[str], retain_graph: bool = False
+    ) -> Iterator[list[WeightedLoss]]:
         """One backward of the sum of the named networks' losses, then a step of each (EdgeConnect's joint
         stage, where G2's loss reaches G1 through the predicted edges). The other networks' parameters get
-        no gradients meanwhile."""
+        no gradients meanwhile, also through a graph built before the block (a shared `FakeVerdict`)."""
         optimizers = [self.optimizers()[self.networks.index(name)] for name in names]
         others = [p for name in self.networks if name not in names for p in self.network(name).parameters()]
         flags = [p.requires_grad for p in others]
         for parameter in others:
             parameter.requires_grad_(False)
+        own = [p for name in names for p in self.network(name).parameters() if p.requires_grad]
         try:
             losses = [WeightedLoss() for _ in names]
             yield losses
             totals = [loss.total() for loss in losses]
             for optimizer in optimizers:
                 optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(sum(totals[1:], totals[0]))
+            self.manual_backward(sum(totals[1:], totals[0]), inputs=own or None, retain_graph=retain_graph)
             for name, optimizer in zip(names, optimizers):
                 clip = (self.hparams.gradient_clip_norm or {}).get(name)
                 if clip is not None:

@@ -72,6 +72,8 @@ def test_vgg_layers_are_taken_before_their_relus():
     assert torch.equal(conv1_1, vgg.features[0](normalized))  # not overwritten by the in-place ReLU
     assert (conv1_1 < 0).any() and (conv2_1 < 0).any() and torch.equal(relu2_1, conv2_1.relu())
     assert len(vgg.features) == 7  # cut after the deepest layer asked for
+    # in place (cheaper) only where the conv output before it is not kept: relu1_1, relu1_2, relu2_1
+    assert [m.inplace for m in vgg.features if isinstance(m, torch.nn.ReLU)] == [False, True, False]
     with pytest.raises(ValueError, match="unknown VGG19 layers"):
         VGGFeatures(["conv6_1"], weights="random")
 

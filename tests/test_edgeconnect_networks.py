@@ -4,6 +4,8 @@ src/models.py)."""
 
 from __future__ import annotations
 
+import copy
+
 import kornia
 import pytest
 import torch
@@ -139,14 +141,18 @@ def test_l1_is_divided_by_the_mean_mask() -> None:
     torch.testing.assert_close(inpainting_l1(output, target, mask), torch.tensor(2.0))
 
 
-def test_perceptual_and_style_losses_equal_a_direct_vgg19_computation() -> None:
+def test_perceptual_and_style_losses_and_gradients_equal_a_direct_vgg19_computation() -> None:
     torch.manual_seed(0)
     loss = PerceptualStyleLoss(weights="random")
-    features = loss.vgg.features
+    # an out-of-place copy: the loss runs its ReLUs in place and splits the batch after relu5_1
+    features = copy.deepcopy(loss.vgg.features)
+    for module in features:
+        if isinstance(module, torch.nn.ReLU):
+            module.inplace = False
     # The official VGG19 slices (loss.py): relu1_1 = features[:2], relu2_1 [:7], relu3_1 [:12], relu4_1 [:21],
     # relu5_1 [:30]; relu2_2 [:9], relu3_4 [:18], relu4_4 [:27], relu5_2 [:32]; images fed unnormalized.
     perceptual_ends, style_ends = (2, 7, 12, 21, 30), (9, 18, 27, 32)
-    output, target = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    output, target = torch.rand(2, 3, 32, 32, requires_grad=True), torch.rand(2, 3, 32, 32)
     mask = torch.zeros(2, 1, 32, 32)
     mask[..., 8:24, 4:20] = 1
 
@@ -155,12 +161,13 @@ def test_perceptual_and_style_losses_equal_a_direct_vgg19_computation() -> None:
         f = x.reshape(b, c, h * w)
         return f @ f.transpose(1, 2) / (c * h * w)
 
-    with torch.no_grad():
-        perceptual = sum(F.l1_loss(features[:end](output), features[:end](target)) for end in perceptual_ends)
-        style = sum(
-            F.l1_loss(gram(features[:end](output * mask)), gram(features[:end](target * mask)))
-            for end in style_ends
-        )
-        got = loss(output, target, mask)
+    perceptual = sum(F.l1_loss(features[:end](output), features[:end](target)) for end in perceptual_ends)
+    style = sum(
+        F.l1_loss(gram(features[:end](output * mask)), gram(features[:end](target * mask)))
+        for end in style_ends
+    )
+    expected_grad = torch.autograd.grad(perceptual + 250 * style, output)[0]
+    got = loss(output, target, mask)
     torch.testing.assert_close(got[0], perceptual, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(got[1], style, rtol=1e-4, atol=1e-9)
+    torch.testing.assert_close(torch.autograd.grad(got[0] + 250 * got[1], output)[0], expected_grad)

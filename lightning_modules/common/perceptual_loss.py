@@ -50,23 +50,32 @@ class VGGFeatures(nn.Module):
         self.layers = list(layers)
         self.indices = [names.index(layer) for layer in layers]
         self.features = features[: max(self.indices) + 1]
-        for module in self.features:
+        for i, module in enumerate(self.features):
             if isinstance(module, nn.ReLU):
-                # torchvision's ReLUs work in place and would overwrite a kept pre-ReLU (conv) output.
-                module.inplace = False
+                # torchvision's ReLUs work in place: fine on a conv output that is not kept (cheaper, and
+                # the conv's backward needs its input alone), but a kept one would be overwritten
+                module.inplace = i - 1 not in self.indices
         self.requires_grad_(False)
         self.eval()
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, image: Tensor) -> list[Tensor]:
-        x = (image.expand(-1, 3, -1, -1) - self.mean) / self.std
-        wanted, outputs = set(self.indices), {}
-        for i, module in enumerate(self.features):
+        kept, _ = self.run(self.normalize(image))
+        return [kept[i] for i in self.indices]
+
+    def normalize(self, image: Tensor) -> Tensor:
+        return (image.expand(-1, 3, -1, -1) - self.mean) / self.std
+
+    def run(self, x: Tensor, start: int = 0, stop: int | None = None) -> tuple[dict[int, Tensor], Tensor]:
+        """`features[start:stop]` on `x` (normalized, or an earlier run's last output): the outputs of the
+        kept layers among them by index, and the last output."""
+        kept = {}
+        for i, module in enumerate(self.features[start:stop], start):
             x = module(x)
-            if i in wanted:
-                outputs[i] = x
-        return [outputs[i] for i in self.indices]
+            if i in self.indices:
+                kept[i] = x
+        return kept, x
 
 
 def gram_matrix(features: Tensor) -> Tensor:

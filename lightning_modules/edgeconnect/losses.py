@@ -73,7 +73,8 @@ class RawVGGFeatures(VGGFeatures):
 class PerceptualStyleLoss(nn.Module):
     """The official PerceptualLoss and StyleLoss: perceptual = Σ w_l · mean |φ_l(x) − φ_l(y)| over
     `perceptual_layers`; style = Σ mean |G(φ_l(x)) − G(φ_l(y))| over `style_layers`, Gram matrices
-    normalized by C·H·W. One VGG19 pass per image serves both layer sets."""
+    normalized by C·H·W. The image and its masked copy share one VGG19 pass up to the last perceptual layer;
+    the masked copy alone goes on to the last style layer."""
 
     def __init__(
         self,
@@ -88,20 +89,27 @@ class PerceptualStyleLoss(nn.Module):
                 f"need one weight per perceptual layer: {len(perceptual_layers)} layers, "
                 f"{len(perceptual_weights)} weights"
             )
-        self.layers = list(dict.fromkeys([*perceptual_layers, *style_layers]))
-        self.perceptual = [
-            (self.layers.index(name), float(w)) for name, w in zip(perceptual_layers, perceptual_weights)
-        ]
-        self.style = [self.layers.index(name) for name in style_layers]
-        self.vgg = RawVGGFeatures(self.layers, weights)
+        self.vgg = RawVGGFeatures(list(dict.fromkeys([*perceptual_layers, *style_layers])), weights)
+        index = dict(zip(self.vgg.layers, self.vgg.indices))
+        self.perceptual = [(index[name], float(w)) for name, w in zip(perceptual_layers, perceptual_weights)]
+        self.style = [index[name] for name in style_layers]
+        # modules past the last perceptual layer serve the style loss (the masked image) alone
+        self.shared_depth = max(i for i, _ in self.perceptual) + 1
 
     def forward(self, output: Tensor, target: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(perceptual of output vs target, style of output · mask vs target · mask), as models.py calls
-        them; the two images of each side go through VGG19 in one batch, the target's without gradients."""
+        them; the target's features carry no gradient."""
         with torch.no_grad():
-            targets = self.vgg(torch.cat([target, target * mask]))
-        outputs = self.vgg(torch.cat([output, output * mask]))
-        n = output.shape[0]
-        perceptual = sum(w * F.l1_loss(outputs[i][:n], targets[i][:n]) for i, w in self.perceptual)
-        style = sum(F.l1_loss(gram_matrix(outputs[i][n:]), gram_matrix(targets[i][n:])) for i in self.style)
+            targets = self.features(target, target * mask)
+        outputs = self.features(output, output * mask)
+        perceptual = sum(w * F.l1_loss(outputs[0][i], targets[0][i]) for i, w in self.perceptual)
+        style = sum(F.l1_loss(gram_matrix(outputs[1][i]), gram_matrix(targets[1][i])) for i in self.style)
         return perceptual, style
+
+    def features(self, image: Tensor, masked: Tensor) -> tuple[dict[int, Tensor], dict[int, Tensor]]:
+        """VGG19 features of `image` up to the last perceptual layer and of `masked` up to the last style
+        layer, by layer index: one batch through the layers both need, `masked` alone past them."""
+        n, vgg = image.shape[0], self.vgg
+        kept, x = vgg.run(vgg.normalize(torch.cat([image, masked])), stop=self.shared_depth)
+        style_only, _ = vgg.run(x[n:], start=self.shared_depth)
+        return {i: f[:n] for i, f in kept.items()}, {i: f[n:] for i, f in kept.items()} | style_only

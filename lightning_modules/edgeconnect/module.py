@@ -14,7 +14,7 @@ ICCV-W 2019) as a LightningModule with two G/D pairs: the edge model (G1, D1) an
 A stage starts from the previous one's checkpoint with `init_from` (weights only, fresh optimizers: each
 official stage is a new run that loads the saved generators and discriminators). Each official iteration
 computes every loss before any step, so each network's step here uses the other networks' weights of
-the start of the batch: the generators step first, the discriminators then see the detached outputs.
+the start of the batch: the generators step first, the discriminators then judge the same outputs.
 
 At inference G1 predicts the hole's edges from the known region's Canny edges, and G2 fills the hole.
 """
@@ -198,75 +198,75 @@ class EdgeConnectInpainting(GANInpaintingModule):
                 predicted = self.predict_edges(gray, edges, mask)
             self.inpaint_step(image, predicted * mask + edges * (1 - mask), mask)
 
+    # `judge`: one discriminator forward on the fakes serves both steps where it can
     def edge_step(self, gray: Tensor, edges: Tensor, mask: Tensor) -> None:
         predicted = self.predict_edges(gray, edges, mask)
         real, real_features = self.edge_discriminator(torch.cat([gray, edges], dim=1))
-        with self.optimizing("edge_g") as loss:
-            self.edge_generator_terms(loss, gray, edges, predicted, real_features, mask)
+        fake = self.judge(self.edge_discriminator, torch.cat([gray, predicted], dim=1))
+        with self.optimizing("edge_g", retain_graph=fake.shared is not None) as loss:
+            self.edge_generator_terms(loss, edges, predicted, fake.for_generator(), real_features, mask)
         with self.optimizing("edge_d") as loss:
-            self.edge_discriminator_terms(loss, gray, predicted, real)
+            loss.add(
+                "edge_d_adv", discriminator_loss(real, fake.for_discriminator()[0], self.hparams.gan_loss)
+            )
 
     def inpaint_step(self, image: Tensor, edges: Tensor, mask: Tensor) -> None:
         target = self.bottleneck.target(image)
         output = self.complete(image, edges, mask)
         real, _ = self.discriminator(target)
-        with self.optimizing("g") as loss:
-            self.inpaint_generator_terms(loss, output, target, mask)
+        fake = self.judge(self.discriminator, output)
+        with self.optimizing("g", retain_graph=fake.shared is not None) as loss:
+            self.inpaint_generator_terms(loss, output, fake.for_generator()[0], target, mask)
         with self.optimizing("d") as loss:
-            self.inpaint_discriminator_terms(loss, output, real)
+            loss.add("d_adv", discriminator_loss(real, fake.for_discriminator()[0], self.hparams.gan_loss))
 
     def joint_step(self, image: Tensor, gray: Tensor, edges: Tensor, mask: Tensor) -> None:
         target = self.bottleneck.target(image)
         predicted = self.predict_edges(gray, edges, mask)
         output = self.complete(image, predicted * mask + edges * (1 - mask), mask)
         edge_real, edge_real_features = self.edge_discriminator(torch.cat([gray, edges], dim=1))
+        edge_fake = self.judge(self.edge_discriminator, torch.cat([gray, predicted], dim=1))
         real, _ = self.discriminator(target)
-        with self.optimizing_together(("edge_g", "g")) as (edge_loss, loss):
-            self.edge_generator_terms(edge_loss, gray, edges, predicted, edge_real_features, mask)
-            self.inpaint_generator_terms(loss, output, target, mask)
+        fake = self.judge(self.discriminator, output)
+        keep = fake.shared is not None
+        with self.optimizing_together(("edge_g", "g"), retain_graph=keep) as (edge_loss, loss):
+            judged = edge_fake.for_generator()
+            self.edge_generator_terms(edge_loss, edges, predicted, judged, edge_real_features, mask)
+            self.inpaint_generator_terms(loss, output, fake.for_generator()[0], target, mask)
         with self.optimizing("edge_d") as loss:
-            self.edge_discriminator_terms(loss, gray, predicted, edge_real)
+            edge_fake_logits = edge_fake.for_discriminator()[0]
+            loss.add("edge_d_adv", discriminator_loss(edge_real, edge_fake_logits, self.hparams.gan_loss))
         with self.optimizing("d") as loss:
-            self.inpaint_discriminator_terms(loss, output, real)
+            loss.add("d_adv", discriminator_loss(real, fake.for_discriminator()[0], self.hparams.gan_loss))
 
     def edge_generator_terms(
         self,
         loss: WeightedLoss,
-        gray: Tensor,
         edges: Tensor,
         predicted: Tensor,
+        judged: tuple[Tensor, list],
         real_features: list,
         mask: Tensor,
     ) -> None:
-        """Eq. 2's generator side: nsgan adversarial × 1 + feature matching × 10 (official EdgeModel)."""
+        """Eq. 2's generator side: nsgan adversarial × 1 + feature matching × 10 (official EdgeModel), on
+        D1's logits and features of the predicted edges."""
         hp = self.hparams
-        fake, fake_features = self.edge_discriminator(torch.cat([gray, predicted], dim=1))
+        fake, fake_features = judged
         loss.add("edge_adv", generator_adversarial_loss(fake, hp.gan_loss), hp.edge_adversarial_weight)
         loss.add("edge_fm", feature_matching_loss(fake_features, real_features), hp.feature_matching_weight)
         with torch.no_grad():
             precision, recall = edge_accuracy(edges * mask, predicted * mask, hp.edge_threshold)
         self.log_dict({"train/edge_precision": precision, "train/edge_recall": recall})
 
-    def edge_discriminator_terms(
-        self, loss: WeightedLoss, gray: Tensor, predicted: Tensor, real: Tensor
-    ) -> None:
-        fake, _ = self.edge_discriminator(torch.cat([gray, predicted.detach()], dim=1))
-        loss.add("edge_d_adv", discriminator_loss(real, fake, self.hparams.gan_loss))
-
     def inpaint_generator_terms(
-        self, loss: WeightedLoss, output: Tensor, target: Tensor, mask: Tensor
+        self, loss: WeightedLoss, output: Tensor, fake: Tensor, target: Tensor, mask: Tensor
     ) -> None:
-        """Eq. 7: L1 / mean(mask) × 1, adversarial × 0.1 on the raw output, perceptual × 0.1 on the raw
-        output, style × 250 on the hole alone (output · mask against target · mask), official
-        InpaintingModel."""
+        """Eq. 7: L1 / mean(mask) × 1, adversarial × 0.1 on the raw output (D2's logits `fake`),
+        perceptual × 0.1 on the raw output, style × 250 on the hole alone (output · mask against
+        target · mask), official InpaintingModel."""
         hp = self.hparams
-        fake, _ = self.discriminator(output)
         loss.add("g_adv", generator_adversarial_loss(fake, hp.gan_loss), hp.adversarial_weight)
         loss.add("l1", inpainting_l1(output, target, mask), hp.l1_weight)
         perceptual, style = self.perceptual_loss(output, target, mask)
         loss.add("perceptual", perceptual, hp.perceptual_weight)
         loss.add("style", style, hp.style_weight)
-
-    def inpaint_discriminator_terms(self, loss: WeightedLoss, output: Tensor, real: Tensor) -> None:
-        fake, _ = self.discriminator(output.detach())
-        loss.add("d_adv", discriminator_loss(real, fake, self.hparams.gan_loss))
