@@ -93,10 +93,16 @@ def test_critic_initialization_is_the_tf_code_s():
 def test_light_weight_gates_follow_the_code():
     sc, ds = LWGC(16, 32, 3, 2, gate="sc"), LWGC(16, 32, 3, 2, dilation=1, gate="ds")
     assert sc.gate.weight.shape == (1, 16, 3, 3) and ds.gate.weight.shape == (32, 16, 1, 1)
-    x = torch.randn(1, 16, 8, 8)
-    # TF SAME at stride 2: no padding before, one after; the 1×1 gate samples the even pixels.
-    expected = torch.sigmoid(ds.gate(x)) * F.elu(ds.features(F.pad(x, (0, 1, 0, 1))))
-    torch.testing.assert_close(ds(x), expected)
+    for size, pad in ((8, (0, 1, 0, 1)), (9, (1, 1, 1, 1))):
+        x = torch.randn(2, 16, size, size)
+        # TF SAME at stride 2 (one pixel after on an even size, one each side on an odd one); the 1×1
+        # gate is a stride-2 convolution, which samples the even pixels.
+        gate = F.conv2d(x, ds.gate.weight, ds.gate.bias, stride=2)
+        expected = torch.sigmoid(gate) * F.elu(ds.features(F.pad(x, pad)))
+        torch.testing.assert_close(ds(x), expected)
+    # NHWC weights, a batch of 2: oneDNN's strided 1×1 backward crashed here (CPU, torch 2.14)
+    ds.to(memory_format=torch.channels_last)
+    ds(torch.rand(2, 16, 64, 64, requires_grad=True)).sum().backward()
     assert same_padding(64, 5, 2) == (1, 2) and same_padding(64, 3, 1, dilation=4) == (4, 4)
 
 

@@ -66,8 +66,8 @@ class LWGC(nn.Module):
         self.features = nn.Conv2d(in_channels, out_channels, kernel_size, stride, dilation=dilation)
         if gate == "sc":
             self.gate = nn.Conv2d(in_channels, 1, kernel_size, stride, dilation=dilation)
-        else:
-            self.gate = nn.Conv2d(in_channels, out_channels, 1, stride)
+        else:  # its stride is a subsampling in forward: oneDNN's strided 1×1 NHWC backward crashes on CPU
+            self.gate = nn.Conv2d(in_channels, out_channels, 1)
         for conv in (self.features, self.gate):  # conv2d: truncated normal, stddev 0.05, zero bias
             nn.init.trunc_normal_(conv.weight, std=0.05, a=-0.1, b=0.1)
             nn.init.zeros_(conv.bias)
@@ -77,7 +77,10 @@ class LWGC(nn.Module):
         pad_h = same_padding(height, self.kernel_size, self.stride, self.dilation)
         pad_w = same_padding(width, self.kernel_size, self.stride, self.dilation)
         features = self.features(F.pad(x, (*pad_w, *pad_h)))
-        gate_input = F.pad(x, (*pad_w, *pad_h)) if self.gate_type == "sc" else x
+        if self.gate_type == "sc":
+            gate_input = F.pad(x, (*pad_w, *pad_h))
+        else:  # a 1×1 convolution at stride s reads every s-th pixel from the first (TF pads none)
+            gate_input = x[..., :: self.stride, :: self.stride]
         return torch.sigmoid(self.gate(gate_input)) * F.elu(features)
 
 
