@@ -76,11 +76,10 @@ class LWGC(nn.Module):
         height, width = x.shape[-2:]
         pad_h = same_padding(height, self.kernel_size, self.stride, self.dilation)
         pad_w = same_padding(width, self.kernel_size, self.stride, self.dilation)
-        features = self.features(F.pad(x, (*pad_w, *pad_h)))
-        if self.gate_type == "sc":
-            gate_input = F.pad(x, (*pad_w, *pad_h))
-        else:  # a 1×1 convolution at stride s reads every s-th pixel from the first (TF pads none)
-            gate_input = x[..., :: self.stride, :: self.stride]
+        padded = F.pad(x, (*pad_w, *pad_h))
+        features = self.features(padded)
+        # "ds": a 1×1 convolution at stride s reads every s-th pixel from the first (TF pads none)
+        gate_input = padded if self.gate_type == "sc" else x[..., :: self.stride, :: self.stride]
         return torch.sigmoid(self.gate(gate_input)) * F.elu(features)
 
 
