@@ -12,9 +12,10 @@ Optimizers and learning-rate schedules are Hydra `_partial_` configs (`model.opt
 epoch.
 
 Speed options, the same for every method: `compile` (torch.compile of each network with an optimizer, in
-place, so checkpoints keep their keys) and `channels_last` (NHWC weights, whose activations follow). Mixed precision is
-the trainer's (`trainer.precision=bf16-mixed`, CPU or GPU); the terms that need float32 keep it where
-they are computed (spectral norm's power iteration, WGAN-GP's penalty, ID-MRF, the colorization fits).
+place, so checkpoints keep their keys) and `channels_last` (NHWC weights, whose activations follow).
+Mixed precision is the trainer's (`trainer.precision=bf16-mixed`, CPU or GPU); the terms that need
+float32 keep it where they are computed (spectral norm's power iteration, WGAN-GP's penalty, ID-MRF, the
+colorization fits).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class GANInpaintingModule(InpaintingModule):
     {network: checkpoint} to take each network from its own; ignored when a run resumes.
 
     compile: false, true, or torch.compile's keyword arguments (e.g. {mode: max-autotune}) for every
-    network in `networks`; channels_last: NHWC memory format for those networks (their convolutions' outputs follow)."""
+    network in `networks`; channels_last: NHWC memory format for those networks (their convolutions'
+    outputs follow)."""
 
     generator_extra_channels: int = 1  # generator input channels besides the image (e.g. the mask)
     generator_outputs: int = 1  # images the generator predicts (the block-wise guided model: two)
