@@ -38,7 +38,7 @@ def training_rate(overrides: list[str], args: argparse.Namespace, warmup_stage: 
 
 
 def profile_main_stage_step(overrides: list[str], args: argparse.Namespace) -> str:
-    """The `args.profile` ops with the most self time in one main-stage step, after `args.warmup` untimed ones."""
+    """The `args.profile` ops with the most self time in one main-stage step, after `args.warmup` others."""
     model, batch = build_model([*overrides, *MAIN_STAGE]), fixed_batch(args.size, args.batch_size)
     return profile_step(model, batch, args.warmup, args.device, args.precision, args.profile)
 
