@@ -100,9 +100,9 @@ class GANInpaintingModule(InpaintingModule):
     # the attribute of each network, whose prefix its weights carry in a checkpoint
     network_attributes: Mapping[str, str] = {"g": "generator", "d": "discriminator"}
     # torch.compile's arguments under those `compile` gives. Inductor's re-layout of convolutions to NHWC
-    # breaks two methods' graphs in torch 2.14 (HiFill: a segmentation fault in the CPU backward of its
-    # stride-2 convolutions; DeepGIN: a stride mismatch in replication_pad2d_backward): graphs keep eager's
-    # layout, and `channels_last` is the option that asks for NHWC.
+    # breaks DeepGIN's graph in torch 2.14 (a stride mismatch in replication_pad2d_backward): graphs keep
+    # eager's layout, and `channels_last` is the option that asks for NHWC. (It also crashed HiFill, through
+    # oneDNN's strided 1×1 NHWC backward, which HiFill's gates no longer use.)
     compile_defaults: Mapping[str, Any] = {"options": {"layout_optimization": False}}
 
     def __init__(
