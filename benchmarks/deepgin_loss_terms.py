@@ -19,6 +19,7 @@ import statistics
 import pytorch_lightning as pl
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from training_speed import bare_trainer
 
 import suite  # noqa: F401  (registers the configs' resolvers)
 from suite.train import build_datamodule
@@ -62,16 +63,11 @@ def measure(preset: str, args: argparse.Namespace) -> dict[str, float]:
         cfg = compose("train", overrides=overrides)
     pl.seed_everything(0)
     model, recorder = instantiate(cfg.model), TermRecorder()
-    trainer = pl.Trainer(
+    trainer = bare_trainer(
         accelerator=args.device,
-        devices=1,
         max_epochs=2,
         limit_train_batches=args.batches,
         limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         callbacks=[recorder],
     )
     trainer.fit(model, datamodule=build_datamodule(cfg))

@@ -43,23 +43,27 @@ class BatchTimer(pl.Callback):
         self.times.append(time.perf_counter())
 
 
+def bare_trainer(**trainer_args) -> pl.Trainer:
+    """A Lightning Trainer for one device without a logger, checkpoints, progress bar or model summary,
+    for one epoch unless `trainer_args` say otherwise (accelerator: "cpu" unless given)."""
+    defaults = {
+        "accelerator": "cpu",
+        "devices": 1,
+        "max_epochs": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    return pl.Trainer(**{**defaults, **trainer_args})
+
+
 def fit_on_batch(
     model: pl.LightningModule, batch: dict, batches: int, device: str, precision: str, callbacks: list
 ) -> None:
-    """`batches` training batches of `batch` held in memory, through a bare Lightning Trainer (no logger,
-    checkpoints, progress bar, summary or validation). device: "cpu" or "gpu"."""
-    trainer = pl.Trainer(
-        accelerator=device,
-        devices=1,
-        precision=precision,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        callbacks=callbacks,
-    )
+    """`batches` training batches of `batch` held in memory, through a bare Trainer without validation.
+    device: "cpu" or "gpu"."""
+    trainer = bare_trainer(accelerator=device, precision=precision, limit_val_batches=0, callbacks=callbacks)
     trainer.fit(model, repeated_batch_loader(batch, batches))
 
 

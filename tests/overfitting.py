@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from benchmarks.training_speed import bare_trainer
 from datamodules.repeated_batch import repeated_batch_loader
 from lightning_modules.base import InpaintingModule
 
@@ -32,15 +33,6 @@ def bottleneck_hole_psnr(model: InpaintingModule, image: torch.Tensor, mask: tor
 def fit_repeated(model: pl.LightningModule, batch: dict, batches: int, **trainer_args) -> pl.Trainer:
     """Trains `model` on `batch` seen `batches` times, through its real training step in a bare CPU Trainer
     (no logger, checkpoints, progress bar or summary)."""
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **trainer_args,
-    )
+    trainer = bare_trainer(**trainer_args)
     trainer.fit(model, repeated_batch_loader(batch, batches))
     return trainer

@@ -18,11 +18,13 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from benchmarks.training_speed import bare_trainer
 from lightning_modules.base import InpaintingModule
 from lightning_modules.edgeconnect.module import EdgeConnectInpainting
 from overfitting import fit_repeated
 from suite.train import build_datamodule
 from test_configs import TINY_MODELS
+from test_edgeconnect_stages import batch as stage_batch
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 # 40² textures randomly cropped to 32² and flipped: edges taken before the transforms would not match
@@ -67,17 +69,8 @@ def train_batches(model: str, *overrides: str, batches: int = 2) -> tuple[Inpain
     torch.manual_seed(0)
     module = instantiate(cfg.model)
     seen = TrainBatches()
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        limit_train_batches=batches,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[seen],
+    trainer = bare_trainer(
+        limit_train_batches=batches, limit_val_batches=0, num_sanity_val_steps=0, callbacks=[seen]
     )
     trainer.fit(module, datamodule=build_datamodule(cfg))
     assert len(seen.batches) == batches
@@ -106,16 +99,6 @@ def test_evaluation_samples_keep_their_own_edges() -> None:
     assert "edge" not in datamodule.dataset("val")[0]
 
 
-def tiny_batch() -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(0)
-    image = torch.nn.functional.interpolate(
-        torch.rand(2, 3, 8, 8, generator=gen), size=(32, 32), mode="bilinear"
-    )
-    mask = torch.zeros(2, 1, 32, 32)
-    mask[..., 8:24, 4:20] = 1
-    return {"image": image, "mask": mask}
-
-
 def losses(trainer: pl.Trainer) -> dict[str, torch.Tensor]:
     return {key: value for key, value in trainer.callback_metrics.items() if key.startswith("train/")}
 
@@ -127,7 +110,7 @@ def test_the_step_takes_the_batch_edges_without_running_canny(stage: str, monkey
     torch.manual_seed(0)
     computing: EdgeConnectInpainting = instantiate(cfg.model)
     given = copy.deepcopy(computing)
-    batch = tiny_batch()
+    batch = stage_batch()
     with_edges = {**batch, "edge": computing.edge_inputs(batch["image"])[1]}
 
     torch.manual_seed(1)  # the same draws for both runs (VGG19's random weights)
