@@ -70,6 +70,11 @@ class FakeVerdict:
         self.discriminator, self.fake = discriminator, fake
         self.shared = discriminator(fake) if shared else None
 
+    @property
+    def retain_graph(self) -> bool:
+        """What the generator's step passes on: a shared forward's graph serves the discriminator's next."""
+        return self.shared is not None
+
     def for_generator(self) -> Any:
         return self.shared if self.shared is not None else self.discriminator(self.fake)
 

@@ -203,7 +203,7 @@ class EdgeConnectInpainting(GANInpaintingModule):
         predicted = self.predict_edges(gray, edges, mask)
         real, real_features = self.edge_discriminator(torch.cat([gray, edges], dim=1))
         fake = self.judge(self.edge_discriminator, torch.cat([gray, predicted], dim=1))
-        with self.optimizing("edge_g", retain_graph=fake.shared is not None) as loss:
+        with self.optimizing("edge_g", retain_graph=fake.retain_graph) as loss:
             self.edge_generator_terms(loss, edges, predicted, fake.for_generator(), real_features, mask)
         with self.optimizing("edge_d") as loss:
             loss.add(
@@ -215,7 +215,7 @@ class EdgeConnectInpainting(GANInpaintingModule):
         output = self.complete(image, edges, mask)
         real, _ = self.discriminator(target)
         fake = self.judge(self.discriminator, output)
-        with self.optimizing("g", retain_graph=fake.shared is not None) as loss:
+        with self.optimizing("g", retain_graph=fake.retain_graph) as loss:
             self.inpaint_generator_terms(loss, output, fake.for_generator()[0], target, mask)
         with self.optimizing("d") as loss:
             loss.add("d_adv", discriminator_loss(real, fake.for_discriminator()[0], self.hparams.gan_loss))
@@ -228,8 +228,7 @@ class EdgeConnectInpainting(GANInpaintingModule):
         edge_fake = self.judge(self.edge_discriminator, torch.cat([gray, predicted], dim=1))
         real, _ = self.discriminator(target)
         fake = self.judge(self.discriminator, output)
-        keep = fake.shared is not None
-        with self.optimizing_together(("edge_g", "g"), retain_graph=keep) as (edge_loss, loss):
+        with self.optimizing_together(("edge_g", "g"), retain_graph=fake.retain_graph) as (edge_loss, loss):
             judged = edge_fake.for_generator()
             self.edge_generator_terms(edge_loss, edges, predicted, judged, edge_real_features, mask)
             self.inpaint_generator_terms(loss, output, fake.for_generator()[0], target, mask)
